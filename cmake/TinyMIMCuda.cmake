@@ -1,0 +1,27 @@
+# Decides whether the CUDA backend is built. TINYMIM_CUDA: AUTO (where nvcc is found), ON (required:
+# fails loudly without nvcc), OFF. Defines TINYMIM_HAS_CUDA_BUILD for the rest of the build.
+set(TINYMIM_HAS_CUDA_BUILD OFF)
+if(NOT DEFINED TINYMIM_CUDA)
+  return()
+endif()
+if(TINYMIM_CUDA STREQUAL "OFF")
+  message(STATUS "TinyMIM: CUDA backend disabled (TINYMIM_CUDA=OFF)")
+  return()
+endif()
+include(CheckLanguage)
+check_language(CUDA)
+if(NOT CMAKE_CUDA_COMPILER)
+  if(TINYMIM_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "TinyMIM: TINYMIM_CUDA=ON but no CUDA compiler (nvcc) was found. Install the CUDA toolkit "
+                        "and put nvcc on PATH, or configure with -DTINYMIM_CUDA=OFF.")
+  endif()
+  message(STATUS "TinyMIM: no nvcc found; the CUDA backend is not built (TINYMIM_CUDA=AUTO)")
+  return()
+endif()
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  set(CMAKE_CUDA_ARCHITECTURES 90)  # H100 / H200
+endif()
+enable_language(CUDA)
+find_package(CUDAToolkit REQUIRED)
+set(TINYMIM_HAS_CUDA_BUILD ON)
+message(STATUS "TinyMIM: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES})")

@@ -1,0 +1,161 @@
+// tape<B>: reverse-mode autograd as a flat list of nodes in creation order, walked backwards.
+//
+// The one gradient convention of the library: a node's backward ACCUMULATES into the gradients
+// of its inputs (+=). Gradient buffers start at zero when first touched in a step; a parameter's
+// gradient buffer lives outside the tape and is zeroed on its first touch in a step.
+#pragma once
+
+#include <cstddef>
+#include <limits>
+#include <new>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tinymim/autograd/arena.hpp"
+#include "tinymim/autograd/no_grad.hpp"
+#include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/cpu/elementwise.hpp"  // fill (the CPU overload; other backends bring theirs)
+#include "tinymim/core/error.hpp"
+#include "tinymim/tensor/tensor.hpp"
+
+namespace tinymim {
+
+// The per-step record of one tensor value: where its value and gradient live.
+struct slot_base {
+    void* grad_raw = nullptr;  // null until some backward writes a gradient
+};
+
+template <element T>
+struct slot : slot_base {
+    T* value = nullptr;
+    std::size_t size = 0;
+    bool requires_grad = false;
+    T* ext_grad = nullptr;   // a gradient buffer owned outside the tape (parameters)
+    bool* ext_flag = nullptr;  // true once ext_grad holds this step's gradient
+    [[nodiscard]] T* grad() const noexcept { return static_cast<T*>(grad_raw); }
+};
+
+template <backend B>
+class tape {
+public:
+    using backend_type = B;
+
+    explicit tape(std::size_t initial_bytes = std::size_t(1) << 22) : data_(initial_bytes), host_(1u << 16) {
+        nodes_.reserve(1024);
+    }
+    tape(const tape&) = delete;
+    tape& operator=(const tape&) = delete;
+
+    // A fresh value buffer of n elements from the activation arena.
+    template <element T>
+    [[nodiscard]] slot<T>* make_slot(std::size_t n, bool requires_grad) {
+        return wrap(scratch<T>(n), n, requires_grad);
+    }
+    // A slot over memory the tape does not own (inputs, parameters).
+    template <element T>
+    [[nodiscard]] slot<T>* wrap(T* value, std::size_t n, bool requires_grad, T* ext_grad = nullptr,
+                                bool* ext_flag = nullptr) {
+        auto* s = new (host_.allocate(sizeof(slot<T>))) slot<T>{};
+        s->value = value;
+        s->size = n;
+        s->requires_grad = requires_grad;
+        s->ext_grad = ext_grad;
+        s->ext_flag = ext_flag;
+        return s;
+    }
+    // Temporary memory valid until reset(); filled with NaN in poison mode.
+    template <element T>
+    [[nodiscard]] T* scratch(std::size_t n) {
+        T* p = static_cast<T*>(data_.allocate(n * sizeof(T)));
+        if (poison_) fill(B{}, p, n, std::numeric_limits<T>::quiet_NaN());
+        return p;
+    }
+    // Zero-filled temporary memory.
+    template <element T>
+    [[nodiscard]] T* zeros(std::size_t n) {
+        T* p = static_cast<T*>(data_.allocate(n * sizeof(T)));
+        fill(B{}, p, n, T(0));
+        return p;
+    }
+
+    // The gradient buffer of s, created (zeroed) on first use in this step.
+    template <element T>
+    [[nodiscard]] T* grad(slot<T>* s) {
+        if (s->grad_raw == nullptr) {
+            if (s->ext_grad != nullptr) {
+                if (s->ext_flag == nullptr || !*s->ext_flag) fill(B{}, s->ext_grad, s->size, T(0));
+                if (s->ext_flag != nullptr) *s->ext_flag = true;
+                s->grad_raw = s->ext_grad;
+            } else {
+                s->grad_raw = zeros<T>(s->size);
+            }
+        }
+        return s->grad();
+    }
+
+    // Records a backward closure for the node whose output is `out`. The closure is called with
+    // the tape and must only capture trivially destructible values (pointers, sizes, scalars):
+    // it lives in the tape's arena and is never destroyed.
+    template <class F>
+    void record(slot_base* out, F&& f) {
+        using fn_t = std::decay_t<F>;
+        static_assert(std::is_trivially_destructible_v<fn_t>,
+                      "tape::record: a backward closure may capture only trivially destructible values "
+                      "(pointers, sizes, scalars); it lives in the tape's arena");
+        void* mem = host_.allocate(sizeof(fn_t));
+        auto* obj = new (mem) fn_t(std::forward<F>(f));
+        nodes_.push_back({[](void* c, tape& t) { (*static_cast<fn_t*>(c))(t); }, obj, out});
+    }
+
+    // Runs every recorded node backwards, seeding `out`'s gradient with `seed` (device memory of
+    // out->size values) or with ones when seed is null.
+    template <element T>
+    void backward(slot<T>* out, const T* seed = nullptr) {
+        TINYMIM_CHECK(out->requires_grad,
+                      "backward: the value does not require a gradient (made under no_grad, detached, or from "
+                      "inputs that need none)");
+        T* g = grad(out);
+        if (seed == nullptr) {
+            fill(B{}, g, out->size, T(1));
+        } else {
+            B::copy(g, seed, out->size * sizeof(T));
+        }
+        for (std::size_t i = nodes_.size(); i-- > 0;) {
+            const node& n = nodes_[i];
+            if (n.out->grad_raw != nullptr) n.fn(n.closure, *this);
+        }
+    }
+
+    // Forgets every node and frees the activation memory; every var of this step becomes invalid.
+    void reset() {
+        nodes_.clear();
+        data_.reset();
+        host_.reset();
+    }
+
+    // In poison mode every new activation buffer starts as NaN, so a kernel that forgets to write
+    // an entry shows up as NaN in its output (used by testing::check_gradients).
+    void set_poison(bool on) noexcept { poison_ = on; }
+    [[nodiscard]] bool poison() const noexcept { return poison_; }
+
+    [[nodiscard]] std::size_t node_count() const noexcept { return nodes_.size(); }
+    [[nodiscard]] std::size_t arena_allocations() const noexcept {
+        return data_.block_allocations() + host_.block_allocations();
+    }
+    [[nodiscard]] std::size_t activation_bytes() const noexcept { return data_.high_water(); }
+    [[nodiscard]] std::size_t arena_capacity() const noexcept { return data_.capacity() + host_.capacity(); }
+
+private:
+    struct node {
+        void (*fn)(void*, tape&);
+        void* closure;
+        slot_base* out;
+    };
+    arena<B> data_;
+    arena<cpu> host_;
+    std::vector<node> nodes_;
+    bool poison_ = false;
+};
+
+}  // namespace tinymim

@@ -1,0 +1,170 @@
+// CPU kernels: exact (erf) GELU, row softmax and log-softmax, layer norm; forward and backward.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include "tinymim/backend/cpu/cpu.hpp"
+
+namespace tinymim::backends {
+
+// y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+template <class T>
+void gelu_forward(cpu, std::size_t n, const T* x, T* y) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i)
+        y[i] = T(0.5) * x[i] * (T(1) + std::erf(x[i] * T(0.70710678118654752440)));
+}
+
+// dx += dy * (Phi(x) + x * phi(x))
+template <class T>
+void gelu_backward(cpu, std::size_t n, const T* x, const T* dy, T* dx) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) {
+        const T v = x[i];
+        const T cdf = T(0.5) * (T(1) + std::erf(v * T(0.70710678118654752440)));
+        const T pdf = std::exp(T(-0.5) * v * v) * T(0.39894228040143267794);
+        dx[i] += dy[i] * (cdf + v * pdf);
+    }
+}
+
+// y[r, :] = softmax(alpha * x[r, :])
+template <class T>
+void softmax_forward(cpu, std::size_t rows, std::size_t n, T alpha, const T* x, T* y) {
+#pragma omp parallel for schedule(static) if (rows * n > 16384)
+    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
+        const T* xr = x + std::size_t(r) * n;
+        T* yr = y + std::size_t(r) * n;
+        T mx = xr[0] * alpha;
+        for (std::size_t j = 1; j < n; ++j) mx = std::max(mx, xr[j] * alpha);
+        double s = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+            yr[j] = std::exp(xr[j] * alpha - mx);
+            s += double(yr[j]);
+        }
+        const T inv = T(1.0 / s);
+        for (std::size_t j = 0; j < n; ++j) yr[j] *= inv;
+    }
+}
+
+// dx += alpha * y * (dy - <dy, y>)
+template <class T>
+void softmax_backward(cpu, std::size_t rows, std::size_t n, T alpha, const T* y, const T* dy, T* dx) {
+#pragma omp parallel for schedule(static) if (rows * n > 16384)
+    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
+        const T* yr = y + std::size_t(r) * n;
+        const T* gr = dy + std::size_t(r) * n;
+        T* dr = dx + std::size_t(r) * n;
+        double dot = 0;
+        for (std::size_t j = 0; j < n; ++j) dot += double(yr[j]) * double(gr[j]);
+        for (std::size_t j = 0; j < n; ++j) dr[j] += alpha * yr[j] * (gr[j] - T(dot));
+    }
+}
+
+// y[r, :] = log_softmax(alpha * x[r, :])
+template <class T>
+void log_softmax_forward(cpu, std::size_t rows, std::size_t n, T alpha, const T* x, T* y) {
+#pragma omp parallel for schedule(static) if (rows * n > 16384)
+    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
+        const T* xr = x + std::size_t(r) * n;
+        T* yr = y + std::size_t(r) * n;
+        T mx = xr[0] * alpha;
+        for (std::size_t j = 1; j < n; ++j) mx = std::max(mx, xr[j] * alpha);
+        double s = 0;
+        for (std::size_t j = 0; j < n; ++j) s += std::exp(double(xr[j] * alpha - mx));
+        const T lse = mx + T(std::log(s));
+        for (std::size_t j = 0; j < n; ++j) yr[j] = xr[j] * alpha - lse;
+    }
+}
+
+// dx += alpha * (dy - exp(y) * sum(dy))
+template <class T>
+void log_softmax_backward(cpu, std::size_t rows, std::size_t n, T alpha, const T* y, const T* dy, T* dx) {
+#pragma omp parallel for schedule(static) if (rows * n > 16384)
+    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
+        const T* yr = y + std::size_t(r) * n;
+        const T* gr = dy + std::size_t(r) * n;
+        T* dr = dx + std::size_t(r) * n;
+        double s = 0;
+        for (std::size_t j = 0; j < n; ++j) s += double(gr[j]);
+        for (std::size_t j = 0; j < n; ++j) dr[j] += alpha * (gr[j] - std::exp(yr[j]) * T(s));
+    }
+}
+
+// Layer norm over the last axis of [rows, n]; keeps mean and 1/std per row for the backward.
+template <class T>
+void layer_norm_forward(cpu, std::size_t rows, std::size_t n, T eps, const T* x, const T* gamma, const T* beta, T* y,
+                        T* mean, T* rstd) {
+#pragma omp parallel for schedule(static) if (rows * n > 16384)
+    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
+        const T* xr = x + std::size_t(r) * n;
+        T* yr = y + std::size_t(r) * n;
+        double s = 0;
+        for (std::size_t j = 0; j < n; ++j) s += double(xr[j]);
+        const double mu = s / double(n);
+        double v = 0;
+        for (std::size_t j = 0; j < n; ++j) v += (double(xr[j]) - mu) * (double(xr[j]) - mu);
+        const T rs = T(1.0 / std::sqrt(v / double(n) + double(eps)));
+        const T m = T(mu);
+        mean[r] = m;
+        rstd[r] = rs;
+        for (std::size_t j = 0; j < n; ++j) {
+            T h = (xr[j] - m) * rs;
+            if (gamma != nullptr) h *= gamma[j];
+            if (beta != nullptr) h += beta[j];
+            yr[j] = h;
+        }
+    }
+}
+
+// dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma;
+// dgamma += sum_r dy * xhat; dbeta += sum_r dy. Any of dx/dgamma/dbeta may be null.
+template <class T>
+void layer_norm_backward(cpu, std::size_t rows, std::size_t n, const T* x, const T* gamma, const T* mean,
+                         const T* rstd, const T* dy, T* dx, T* dgamma, T* dbeta) {
+    if (dx != nullptr) {
+#pragma omp parallel for schedule(static) if (rows * n > 16384)
+        for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
+            const T* xr = x + std::size_t(r) * n;
+            const T* gr = dy + std::size_t(r) * n;
+            T* dr = dx + std::size_t(r) * n;
+            const T m = mean[r], rs = rstd[r];
+            double sg = 0, sgx = 0;
+            for (std::size_t j = 0; j < n; ++j) {
+                const T g = gamma != nullptr ? gr[j] * gamma[j] : gr[j];
+                sg += double(g);
+                sgx += double(g) * double((xr[j] - m) * rs);
+            }
+            const T mg = T(sg / double(n)), mgx = T(sgx / double(n));
+            for (std::size_t j = 0; j < n; ++j) {
+                const T g = gamma != nullptr ? gr[j] * gamma[j] : gr[j];
+                dr[j] += rs * (g - mg - (xr[j] - m) * rs * mgx);
+            }
+        }
+    }
+    if (dgamma != nullptr || dbeta != nullptr) {
+        constexpr std::size_t blk = 64;
+        const std::ptrdiff_t nblk = std::ptrdiff_t((n + blk - 1) / blk);
+#pragma omp parallel for schedule(static) if (rows * n > 16384)
+        for (std::ptrdiff_t bj = 0; bj < nblk; ++bj) {
+            const std::size_t j0 = std::size_t(bj) * blk, j1 = std::min(n, j0 + blk);
+            T ag[blk] = {}, ab[blk] = {};
+            for (std::size_t r = 0; r < rows; ++r) {
+                const T* xr = x + r * n;
+                const T* gr = dy + r * n;
+                const T m = mean[r], rs = rstd[r];
+                for (std::size_t j = j0; j < j1; ++j) {
+                    ag[j - j0] += gr[j] * (xr[j] - m) * rs;
+                    ab[j - j0] += gr[j];
+                }
+            }
+            for (std::size_t j = j0; j < j1; ++j) {
+                if (dgamma != nullptr) dgamma[j] += ag[j - j0];
+                if (dbeta != nullptr) dbeta[j] += ab[j - j0];
+            }
+        }
+    }
+}
+
+}  // namespace tinymim::backends

@@ -1,0 +1,58 @@
+// The CPU backend tag: host memory, OpenMP threads. Its kernels live beside it in backend/cpu/.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>  // aligned_alloc
+#include <cstring>  // memcpy
+#include <new>      // bad_alloc
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace tinymim::backends {
+
+// Host memory, 64-byte aligned; kernels are overloads taking `cpu` as their first argument.
+struct cpu {
+    static constexpr const char* name = "cpu";
+    static constexpr std::size_t alignment = 64;
+
+    static void* allocate(std::size_t bytes) {
+        if (bytes == 0) return nullptr;
+        const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+        void* p = std::aligned_alloc(alignment, rounded);
+        if (p == nullptr) throw std::bad_alloc();
+        return p;
+    }
+    static void deallocate(void* p, std::size_t /*bytes*/) { std::free(p); }
+    static void copy_to_host(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+    static void copy_from_host(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+    static void copy(void* dst, const void* src, std::size_t bytes) {
+        if (bytes != 0) std::memcpy(dst, src, bytes);
+    }
+};
+
+}  // namespace tinymim::backends
+
+namespace tinymim {
+
+using cpu = backends::cpu;
+
+// Number of threads the CPU kernels (OpenMP loops and GEMMs) use; 0 or less means all cores.
+inline void set_num_threads(int n) {
+#if defined(_OPENMP)
+    omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+#else
+    (void)n;
+#endif
+}
+
+inline int num_threads() {
+#if defined(_OPENMP)
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+}  // namespace tinymim

@@ -1,0 +1,143 @@
+// CPU kernels for fills, element-wise arithmetic with trailing broadcasts, and their gradients.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "tinymim/backend/cpu/cpu.hpp"
+
+namespace tinymim::backends {
+
+enum class binop { add, sub, mul };
+
+template <class T>
+void fill(cpu, T* p, std::size_t n, T v) {
+    std::fill(p, p + n, v);
+}
+
+// out[i] = a[i] (op) b[i % m]: b has the trailing m values of a's shape (m == n: same shape).
+template <class T>
+void binary(cpu, binop op, std::size_t n, std::size_t m, const T* a, const T* b, T* out) {
+    const std::ptrdiff_t rows = std::ptrdiff_t(n / m);
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t r = 0; r < rows; ++r) {
+        const T* ar = a + std::size_t(r) * m;
+        T* o = out + std::size_t(r) * m;
+        switch (op) {
+            case binop::add: for (std::size_t j = 0; j < m; ++j) o[j] = ar[j] + b[j]; break;
+            case binop::sub: for (std::size_t j = 0; j < m; ++j) o[j] = ar[j] - b[j]; break;
+            case binop::mul: for (std::size_t j = 0; j < m; ++j) o[j] = ar[j] * b[j]; break;
+        }
+    }
+}
+
+// out[i] = s * a[i]
+template <class T>
+void scale(cpu, std::size_t n, T s, const T* a, T* out) {
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) out[i] = s * a[i];
+}
+
+// dst[i] += alpha * src[i]
+template <class T>
+void axpy(cpu, std::size_t n, T alpha, const T* src, T* dst) {
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) dst[i] += alpha * src[i];
+}
+
+// dst[j] += alpha * sum_r src[r*m + j] * (w ? w[r*m + j] : 1): the gradient of a broadcast operand.
+template <class T>
+void reduce_rows_acc(cpu, std::size_t n, std::size_t m, T alpha, const T* src, const T* w, T* dst) {
+    const std::size_t rows = n / m;
+    constexpr std::size_t blk = 64;
+    const std::ptrdiff_t nblk = std::ptrdiff_t((m + blk - 1) / blk);
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t bj = 0; bj < nblk; ++bj) {
+        const std::size_t j0 = std::size_t(bj) * blk, j1 = std::min(m, j0 + blk);
+        T acc[blk] = {};
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* s = src + r * m;
+            if (w != nullptr) {
+                const T* wr = w + r * m;
+                for (std::size_t j = j0; j < j1; ++j) acc[j - j0] += s[j] * wr[j];
+            } else {
+                for (std::size_t j = j0; j < j1; ++j) acc[j - j0] += s[j];
+            }
+        }
+        for (std::size_t j = j0; j < j1; ++j) dst[j] += alpha * acc[j - j0];
+    }
+}
+
+// dst[i] += g[i] * b[i % m]: the gradient of a in a * b.
+template <class T>
+void mul_acc(cpu, std::size_t n, std::size_t m, const T* g, const T* b, T* dst) {
+    const std::ptrdiff_t rows = std::ptrdiff_t(n / m);
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t r = 0; r < rows; ++r) {
+        const T* gr = g + std::size_t(r) * m;
+        T* d = dst + std::size_t(r) * m;
+        for (std::size_t j = 0; j < m; ++j) d[j] += gr[j] * b[j];
+    }
+}
+
+// out[r*inner + i] = x[r*inner + i] * s[r]  (per-row scale: drop path), and its accumulate form.
+template <class T>
+void scale_rows(cpu, std::size_t rows, std::size_t inner, const T* s, const T* x, T* out, bool accumulate) {
+#pragma omp parallel for schedule(static) if (rows * inner > 32768)
+    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
+        const T f = s[r];
+        const T* xr = x + std::size_t(r) * inner;
+        T* o = out + std::size_t(r) * inner;
+        if (accumulate)
+            for (std::size_t i = 0; i < inner; ++i) o[i] += f * xr[i];
+        else
+            for (std::size_t i = 0; i < inner; ++i) o[i] = f * xr[i];
+    }
+}
+
+// y[o, i] = sum_l x[o, l, i]  (a reduction over the middle axis of [outer, len, inner]).
+template <class T>
+void sum_axis(cpu, std::size_t outer, std::size_t len, std::size_t inner, T alpha, const T* x, T* y) {
+#pragma omp parallel for schedule(static) if (outer * len * inner > 32768)
+    for (std::ptrdiff_t o = 0; o < std::ptrdiff_t(outer); ++o) {
+        T* yo = y + std::size_t(o) * inner;
+        std::fill(yo, yo + inner, T(0));
+        for (std::size_t l = 0; l < len; ++l) {
+            const T* xr = x + (std::size_t(o) * len + l) * inner;
+            for (std::size_t i = 0; i < inner; ++i) yo[i] += xr[i];
+        }
+        for (std::size_t i = 0; i < inner; ++i) yo[i] *= alpha;
+    }
+}
+
+// dx[o, l, i] += alpha * dy[o, i]
+template <class T>
+void sum_axis_backward(cpu, std::size_t outer, std::size_t len, std::size_t inner, T alpha, const T* dy, T* dx) {
+#pragma omp parallel for schedule(static) if (outer * len * inner > 32768)
+    for (std::ptrdiff_t o = 0; o < std::ptrdiff_t(outer); ++o) {
+        const T* g = dy + std::size_t(o) * inner;
+        for (std::size_t l = 0; l < len; ++l) {
+            T* d = dx + (std::size_t(o) * len + l) * inner;
+            for (std::size_t i = 0; i < inner; ++i) d[i] += alpha * g[i];
+        }
+    }
+}
+
+// Sum of all n values into out[0] (double accumulation for float).
+template <class T>
+void sum_all(cpu, std::size_t n, T alpha, const T* x, T* out) {
+    double acc = 0;
+#pragma omp parallel for reduction(+ : acc) schedule(static) if (n > 32768)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) acc += double(x[i]);
+    out[0] = T(alpha * acc);
+}
+
+// dx[i] += alpha * dy[0]
+template <class T>
+void add_scalar_grad(cpu, std::size_t n, T alpha, const T* dy, T* dx) {
+    const T g = alpha * dy[0];
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) dx[i] += g;
+}
+
+}  // namespace tinymim::backends

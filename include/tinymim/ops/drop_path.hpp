@@ -1,0 +1,41 @@
+// drop_path (stochastic depth): each sample's branch is dropped with probability p, kept ones scaled
+// by 1/(1-p). The per-sample draw comes from a counter-based generator, so it is reproducible.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "tinymim/autograd/var.hpp"
+#include "tinymim/backend/cpu/elementwise.hpp"
+#include "tinymim/core/random.hpp"
+
+namespace tinymim::ops {
+
+// Identity when p == 0 or not training. `rng` draws one uniform per sample (values 0..B-1).
+template <element T, class S, backend B>
+[[nodiscard]] auto drop_path(const var<T, S, B>& x, T p, const counter_rng& rng, bool training = true) {
+    TINYMIM_CHECK(p >= T(0) && p < T(1), "drop_path: probability ", p, " is outside [0, 1)");
+    if (!training || p == T(0)) return x;
+    const std::size_t batch = x.extent(0), inner = x.size() / batch;
+    auto& tp = x.get_tape();
+    T* scales = tp.template scratch<T>(batch);
+    {
+        constexpr std::size_t stack_batch = 4096;
+        TINYMIM_CHECK(batch <= stack_batch, "drop_path: batch ", batch, " exceeds ", stack_batch);
+        T host[stack_batch];
+        for (std::size_t b = 0; b < batch; ++b) host[b] = rng.uniform(b) < double(p) ? T(0) : T(1) / (T(1) - p);
+        B::copy_from_host(scales, host, batch * sizeof(T));
+    }
+    auto y = make_output<T>(tp, x.shape(), x.requires_grad());
+    backends::scale_rows(B{}, batch, inner, static_cast<const T*>(scales), x.data(), y.data(), false);
+    if (y.requires_grad()) {
+        auto *sx = x.get_slot(), *sy = y.get_slot();
+        tp.record(sy, [=](tape<B>& t) {
+            backends::scale_rows(B{}, batch, inner, static_cast<const T*>(scales), static_cast<const T*>(sy->grad()),
+                                 t.grad(sx), true);
+        });
+    }
+    return y;
+}
+
+}  // namespace tinymim::ops

@@ -1,0 +1,60 @@
+// linear: y = x · Wᵀ + b over the last axis, W stored [out, in] as PyTorch does.
+#pragma once
+
+#include <cstddef>
+
+#include "tinymim/autograd/var.hpp"
+#include "tinymim/backend/cpu/elementwise.hpp"
+#include "tinymim/backend/cpu/gemm.hpp"
+#include "tinymim/tensor/shape_ops.hpp"
+
+namespace tinymim::ops {
+
+namespace detail {
+template <element T, class SX, class SW, backend B>
+auto linear_impl(const var<T, SX, B>& x, const var<T, SW, B>& w, const T* bias_value, slot<T>* bias_slot) {
+    static_assert(SW::rank == 2, "linear: the weight must be a matrix [out_features, in_features]");
+    static_assert(extents_compatible(SX::static_extents[SX::rank - 1], SW::static_extents[1]),
+                  "linear: the input's last extent must equal the weight's in_features (weight is [out, in])");
+    using SY = shape_ops::replace_last_t<SX, SW::static_extents[0]>;
+    const std::size_t in = w.extent(1), out = w.extent(0);
+    TINYMIM_CHECK(x.extent(SX::rank - 1) == in, "linear: input ", x.shape().str(), " does not fit weight ",
+                  w.shape().str(), " (expected last extent ", in, ")");
+    const std::size_t rows = x.size() / in;
+    auto ey = x.shape().all();
+    ey[SX::rank - 1] = out;
+    const bool needs = x.requires_grad() || w.requires_grad() || (bias_slot != nullptr && bias_slot->requires_grad);
+    auto y = make_output<T>(x.get_tape(), extents<SY>(ey), needs);
+    using namespace backends;
+    gemm(B{}, false, true, rows, out, in, T(1), x.data(), in, w.data(), in, T(0), y.data(), out);
+    if (bias_value != nullptr) binary(B{}, binop::add, rows * out, out, y.data(), bias_value, y.data());
+    if (y.requires_grad()) {
+        auto *sx = x.get_slot(), *sw = w.get_slot(), *sy = y.get_slot();
+        x.get_tape().record(sy, [=](tape<B>& t) {
+            const T* dy = sy->grad();
+            if (sx->requires_grad) gemm(B{}, false, false, rows, in, out, T(1), dy, out, sw->value, in, T(1), t.grad(sx), in);
+            if (sw->requires_grad) gemm(B{}, true, false, out, in, rows, T(1), dy, out, sx->value, in, T(1), t.grad(sw), in);
+            if (bias_slot != nullptr && bias_slot->requires_grad)
+                reduce_rows_acc(B{}, rows * out, out, T(1), dy, static_cast<const T*>(nullptr), t.grad(bias_slot));
+        });
+    }
+    return y;
+}
+}  // namespace detail
+
+// y = x · Wᵀ (no bias). x: [..., in], W: [out, in] -> [..., out].
+template <element T, class SX, class SW, backend B>
+[[nodiscard]] auto linear(const var<T, SX, B>& x, const var<T, SW, B>& w) {
+    return detail::linear_impl(x, w, static_cast<const T*>(nullptr), static_cast<slot<T>*>(nullptr));
+}
+
+// y = x · Wᵀ + b. b: [out].
+template <element T, class SX, class SW, class SB, backend B>
+[[nodiscard]] auto linear(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b) {
+    static_assert(SB::rank == 1 && extents_compatible(SB::static_extents[0], SW::static_extents[0]),
+                  "linear: the bias must be a vector [out_features] matching the weight's first extent");
+    TINYMIM_CHECK(b.extent(0) == w.extent(0), "linear: bias ", b.shape().str(), " does not match weight ", w.shape().str());
+    return detail::linear_impl(x, w, static_cast<const T*>(b.data()), b.get_slot());
+}
+
+}  // namespace tinymim::ops

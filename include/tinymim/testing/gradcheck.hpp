@@ -1,0 +1,144 @@
+// testing::check_gradients: compares a function's reverse-mode gradients with central differences,
+// in double precision. Public API: users gradient-check their own ops and distillation policies.
+//
+// What one call proves, for every input:
+//  - the forward writes every output entry (the tape runs in poison mode: fresh buffers are NaN);
+//  - the backward ACCUMULATES (+=): gradient slots are pre-seeded with random values, and the
+//    gradient found must be seed + the true gradient;
+//  - the gradient equals central differences of s(x) = <r, f(x)> for a random projection r,
+//    at every coordinate of small inputs and at a seeded sample of large ones.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "tinymim/autograd/no_grad.hpp"
+#include "tinymim/autograd/tape.hpp"
+#include "tinymim/autograd/var.hpp"
+#include "tinymim/core/random.hpp"
+#include "tinymim/tensor/tensor.hpp"
+
+namespace tinymim::testing {
+
+struct gradcheck_options {
+    double step = 1e-6;               // central-difference step
+    double rtol = 1e-5;               // |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|)
+    double atol = 1e-7;
+    std::size_t max_coordinates = 512;  // inputs larger than this are checked at a seeded sample
+    std::uint64_t seed = 20230105;
+};
+
+struct gradcheck_report {
+    bool ok = true;
+    std::size_t checked = 0;
+    double max_abs_error = 0, max_rel_error = 0;
+    std::string message;  // what failed, by input and coordinate
+    explicit operator bool() const noexcept { return ok; }
+};
+
+namespace detail {
+template <class V>
+double projected(const V& y, const std::vector<double>& r) {
+    const double* p = y.data();
+    double s = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) s += r[i] * p[i];
+    return s;
+}
+}  // namespace detail
+
+// f(tape<cpu>&, var<double, S_i, cpu>...) -> var<double, SY, cpu>. The inputs are double tensors;
+// they are perturbed in place during the check and restored afterwards.
+template <class F, class... S>
+[[nodiscard]] gradcheck_report check_gradients(F&& f, const gradcheck_options& opt, tensor<double, S, cpu>&... inputs) {
+    gradcheck_report rep;
+    std::ostringstream msg;
+    counter_rng rng(opt.seed);
+    constexpr std::size_t n_in = sizeof...(S);
+
+    // Analytic pass, in poison mode, with pre-seeded gradient slots.
+    tape<cpu> t;
+    t.set_poison(true);
+    std::tuple<tensor<double, S, cpu>...> grads{tensor<double, S, cpu>(inputs.shape())...};
+    auto xs = std::tie(inputs...);
+    std::array<bool, n_in> flags{};
+    std::array<std::vector<double>, n_in> seeds;
+    auto seed_slot = [&](std::size_t k, auto& g) {
+        seeds[k].resize(g.size());
+        for (std::size_t i = 0; i < g.size(); ++i) g[i] = seeds[k][i] = rng.normal(1000 * k + i);
+        flags[k] = true;  // the slot already holds this step's gradient: backward must add to it
+    };
+    auto y = [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (seed_slot(I, std::get<I>(grads)), ...);
+        return f(t, leaf(t, std::get<I>(xs), std::get<I>(grads), flags[I])...);
+    }(std::index_sequence_for<S...>{});
+    const double* yp = y.data();
+    for (std::size_t i = 0; i < y.size(); ++i) {
+        if (!std::isfinite(yp[i])) {
+            rep.ok = false;
+            msg << "output entry " << i << " is " << yp[i] << " (not written by the forward, or not finite)\n";
+            rep.message = msg.str();
+            return rep;
+        }
+    }
+    std::vector<double> r(y.size());
+    counter_rng proj = rng.fork(1);
+    for (std::size_t i = 0; i < r.size(); ++i) r[i] = proj.normal(i);
+    if (y.requires_grad()) y.backward(r.data());
+
+    // Numeric pass, coordinate by coordinate.
+    auto eval = [&]() {
+        no_grad ng;
+        tape<cpu> tn;
+        auto yn = f(tn, input(tn, inputs)...);
+        return detail::projected(yn, r);
+    };
+    auto check_one = [&](std::size_t idx_input, auto& x, auto& g) {
+        std::vector<std::size_t> coords;
+        if (x.size() <= opt.max_coordinates) {
+            for (std::size_t i = 0; i < x.size(); ++i) coords.push_back(i);
+        } else {
+            counter_rng pick = rng.fork(100 + idx_input);
+            for (std::size_t i = 0; i < opt.max_coordinates; ++i) coords.push_back(pick.bits(i) % x.size());
+        }
+        for (std::size_t c : coords) {
+            const double x0 = x[c];
+            x[c] = x0 + opt.step;
+            const double sp = eval();
+            x[c] = x0 - opt.step;
+            const double sm = eval();
+            x[c] = x0;
+            const double numeric = (sp - sm) / (2 * opt.step);
+            const double analytic = g[c] - seeds[idx_input][c];
+            const double err = std::abs(analytic - numeric);
+            const double scale = std::max(std::abs(analytic), std::abs(numeric));
+            rep.max_abs_error = std::max(rep.max_abs_error, err);
+            if (scale > 0) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);
+            ++rep.checked;
+            if (!(err <= opt.atol + opt.rtol * scale)) {
+                if (rep.ok) msg << "gradient mismatch:\n";
+                rep.ok = false;
+                msg << "  input " << idx_input << " coordinate " << c << ": analytic " << analytic << ", numeric "
+                    << numeric << " (slot held " << g[c] << ", pre-seeded " << seeds[idx_input][c] << ")\n";
+            }
+        }
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (check_one(I, std::get<I>(xs), std::get<I>(grads)), ...);
+    }(std::index_sequence_for<S...>{});
+    rep.message = msg.str();
+    return rep;
+}
+
+// Default options.
+template <class F, class... S>
+[[nodiscard]] gradcheck_report check_gradients(F&& f, tensor<double, S, cpu>&... inputs) {
+    return check_gradients(std::forward<F>(f), gradcheck_options{}, inputs...);
+}
+
+}  // namespace tinymim::testing

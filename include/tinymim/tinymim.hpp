@@ -1,0 +1,22 @@
+// The umbrella header, for users. Library headers never include it.
+#pragma once
+
+#include "tinymim/autograd/no_grad.hpp"
+#include "tinymim/autograd/tape.hpp"
+#include "tinymim/autograd/var.hpp"
+#include "tinymim/core/error.hpp"
+#include "tinymim/core/random.hpp"
+#include "tinymim/core/shape.hpp"
+#include "tinymim/ops/attention.hpp"
+#include "tinymim/ops/drop_path.hpp"
+#include "tinymim/ops/elementwise.hpp"
+#include "tinymim/ops/gelu.hpp"
+#include "tinymim/ops/layer_norm.hpp"
+#include "tinymim/ops/linear.hpp"
+#include "tinymim/ops/losses.hpp"
+#include "tinymim/ops/matmul.hpp"
+#include "tinymim/ops/reduce.hpp"
+#include "tinymim/ops/softmax.hpp"
+#include "tinymim/ops/tokens.hpp"
+#include "tinymim/tensor/shape_ops.hpp"
+#include "tinymim/tensor/tensor.hpp"

@@ -1,0 +1,86 @@
+// The tape: creation order, += accumulation, no_grad, detach, views, reset.
+#include <boost/test/unit_test.hpp>
+
+#include "tinymim/autograd/no_grad.hpp"
+#include "tinymim/autograd/var.hpp"
+#include "tinymim/ops/elementwise.hpp"
+#include "tinymim/ops/reduce.hpp"
+
+using namespace tinymim;
+
+BOOST_AUTO_TEST_SUITE(autograd)
+
+BOOST_AUTO_TEST_CASE(a_value_used_twice_accumulates_both_paths) {
+    tape<cpu> t;
+    tensor<double, shape<3>> x;
+    x[0] = 1, x[1] = 2, x[2] = 3;
+    auto v = leaf(t, x);
+    auto y = ops::sum(ops::add(ops::mul(v, v), ops::scale(v, 3.0)));  // sum(x^2 + 3x)
+    y.backward();
+    for (int i = 0; i < 3; ++i) BOOST_TEST(v.grad()[i] == 2 * x[i] + 3);
+    BOOST_TEST(y.data()[0] == 1 + 4 + 9 + 3 * 6);
+}
+
+BOOST_AUTO_TEST_CASE(no_grad_records_nothing) {
+    tape<cpu> t;
+    tensor<double, shape<3>> x;
+    x.fill(1);
+    auto v = leaf(t, x);
+    const std::size_t before = t.node_count();
+    {
+        no_grad g;
+        BOOST_TEST(!grad_enabled());
+        auto y = ops::scale(v, 2.0);
+        BOOST_TEST(!y.requires_grad());
+    }
+    BOOST_TEST(grad_enabled());
+    BOOST_TEST(t.node_count() == before);
+}
+
+BOOST_AUTO_TEST_CASE(detach_stops_the_gradient) {
+    tape<cpu> t;
+    tensor<double, shape<2>> x;
+    x.fill(3);
+    auto v = leaf(t, x);
+    auto y = ops::sum(ops::mul(v, v.detach()));  // d/dx = x (only one path)
+    y.backward();
+    BOOST_TEST(v.grad()[0] == 3.0);
+}
+
+BOOST_AUTO_TEST_CASE(views_share_the_gradient) {
+    tape<cpu> t;
+    tensor<double, shape<2, 3>> x;
+    x.fill(1);
+    auto v = leaf(t, x);
+    auto flat = v.view_as(extents<shape<6>>{});
+    auto y = ops::sum(ops::scale(flat, 4.0));
+    y.backward();
+    for (int i = 0; i < 6; ++i) BOOST_TEST(v.grad()[i] == 4.0);
+    BOOST_CHECK_THROW((void)v.view_as(extents<shape<5>>{}), tinymim::error);
+}
+
+BOOST_AUTO_TEST_CASE(external_gradients_are_zeroed_once_then_accumulate) {
+    tape<cpu> t;
+    tensor<double, shape<2>> x, g;
+    x.fill(1);
+    g.fill(100);  // stale values from a previous step
+    bool has = false;
+    auto v = leaf(t, x, g, has);
+    ops::sum(ops::scale(v, 2.0)).backward();
+    BOOST_TEST(has);
+    BOOST_TEST(g[0] == 2.0);
+    t.reset();
+    auto v2 = leaf(t, x, g, has);  // has == true: this step adds to the buffer
+    ops::sum(ops::scale(v2, 5.0)).backward();
+    BOOST_TEST(g[0] == 7.0);
+}
+
+BOOST_AUTO_TEST_CASE(backward_needs_a_differentiable_value) {
+    tape<cpu> t;
+    tensor<double, shape<2>> x;
+    x.fill(1);
+    auto y = ops::sum(input(t, x));
+    BOOST_CHECK_THROW(y.backward(), tinymim::error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

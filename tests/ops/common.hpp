@@ -1,0 +1,35 @@
+// Helpers shared by the op tests: random tensors and the gradient-check assertion.
+#pragma once
+
+#include <boost/test/unit_test.hpp>
+
+#include "tinymim/core/random.hpp"
+#include "tinymim/tensor/tensor.hpp"
+#include "tinymim/testing/gradcheck.hpp"
+
+namespace tt {
+
+template <class S, class T = double, class... I>
+tinymim::tensor<T, S> randn(std::uint64_t seed, I... sizes) {
+    tinymim::tensor<T, S> t(tinymim::make_extents<S>(sizes...));
+    tinymim::counter_rng r(seed);
+    for (std::size_t i = 0; i < t.size(); ++i) t[i] = T(r.normal(i));
+    return t;
+}
+
+template <class S, class T = double>
+tinymim::tensor<T, S> randn(std::uint64_t seed) {
+    tinymim::tensor<T, S> t;
+    tinymim::counter_rng r(seed);
+    for (std::size_t i = 0; i < t.size(); ++i) t[i] = T(r.normal(i));
+    return t;
+}
+
+#define TT_CHECK_GRADIENTS(...)                                                       \
+    do {                                                                              \
+        auto rep_ = ::tinymim::testing::check_gradients(__VA_ARGS__);                 \
+        BOOST_TEST(rep_.ok, rep_.message);                                            \
+        BOOST_TEST(rep_.checked > 0u);                                                \
+    } while (false)
+
+}  // namespace tt
