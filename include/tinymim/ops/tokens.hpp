@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "tinymim/autograd/var.hpp"
+#include "tinymim/backend/cpu/elementwise.hpp"
 #include "tinymim/backend/cpu/tokens.hpp"
 #include "tinymim/tensor/shape_ops.hpp"
 
@@ -92,6 +93,26 @@ template <element T, class S, class SI, backend B>
         auto *sx = x.get_slot(), *sy = y.get_slot();
         x.get_tape().record(sy, [=](tape<B>& t) {
             backends::scatter_tokens_acc(B{}, batch, n, k, d, ip, static_cast<const T*>(sy->grad()), t.grad(sx));
+        });
+    }
+    return y;
+}
+
+// x [1, 1, D] repeated as [batch, count, D] (MAE's mask tokens); the gradient sums the copies.
+template <element T, class S, backend B>
+[[nodiscard]] auto expand_tokens(const var<T, S, B>& x, std::size_t batch, std::size_t count) {
+    static_assert(S::rank == 3 && extents_compatible(S::static_extents[0], 1) && extents_compatible(S::static_extents[1], 1),
+                  "expand_tokens: expects one token [1, 1, width]");
+    using SY = shape<dyn, dyn, S::static_extents[2]>;
+    const std::size_t d = x.extent(2);
+    TINYMIM_CHECK(x.extent(0) == 1 && x.extent(1) == 1, "expand_tokens: expects [1, 1, D], found ", x.shape().str());
+    auto y = make_output<T>(x.get_tape(), extents<SY>({batch, count, d}), x.requires_grad());
+    backends::repeat_rows(B{}, batch * count, d, x.data(), y.data());
+    if (y.requires_grad()) {
+        auto *sx = x.get_slot(), *sy = y.get_slot();
+        x.get_tape().record(sy, [=](tape<B>& t) {
+            backends::reduce_rows_acc(B{}, batch * count * d, d, T(1), static_cast<const T*>(sy->grad()),
+                                      static_cast<const T*>(nullptr), t.grad(sx));
         });
     }
     return y;

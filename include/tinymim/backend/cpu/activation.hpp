@@ -168,3 +168,24 @@ void layer_norm_backward(cpu, std::size_t rows, std::size_t n, const T* x, const
 }
 
 }  // namespace tinymim::backends
+
+namespace tinymim::backends {
+
+// y[r, :] = (x[r, :] - mean) / sqrt(var_unbiased + eps): MAE's per-patch pixel normalisation.
+template <class T>
+void standardize_rows(cpu, std::size_t rows, std::size_t n, T eps, const T* x, T* y) {
+#pragma omp parallel for schedule(static) if (rows * n > 16384)
+    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
+        const T* xr = x + std::size_t(r) * n;
+        T* yr = y + std::size_t(r) * n;
+        double s = 0;
+        for (std::size_t j = 0; j < n; ++j) s += double(xr[j]);
+        const double mu = s / double(n);
+        double v = 0;
+        for (std::size_t j = 0; j < n; ++j) v += (double(xr[j]) - mu) * (double(xr[j]) - mu);
+        const double inv = 1.0 / std::sqrt(v / double(n > 1 ? n - 1 : 1) + double(eps));
+        for (std::size_t j = 0; j < n; ++j) yr[j] = T((double(xr[j]) - mu) * inv);
+    }
+}
+
+}  // namespace tinymim::backends

@@ -141,3 +141,14 @@ void add_scalar_grad(cpu, std::size_t n, T alpha, const T* dy, T* dx) {
 }
 
 }  // namespace tinymim::backends
+
+namespace tinymim::backends {
+
+// dst[r*m + j] = src[j] for r < rows (a row repeated; its gradient is reduce_rows_acc).
+template <class T>
+void repeat_rows(cpu, std::size_t rows, std::size_t m, const T* src, T* dst) {
+#pragma omp parallel for schedule(static) if (rows * m > 32768)
+    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) std::copy(src, src + m, dst + std::size_t(r) * m);
+}
+
+}  // namespace tinymim::backends

@@ -1,0 +1,118 @@
+// nn::block<D, Hidden>: one pre-norm transformer block as timm/MAE,
+//   x = x + drop_path(attn(norm1(x)));  x = x + drop_path(mlp(norm2(x)))
+// with qkv bias, exact GELU, and a trace that distillation reads.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "tinymim/core/random.hpp"
+#include "tinymim/nn/linear.hpp"
+#include "tinymim/ops/attention.hpp"
+#include "tinymim/ops/drop_path.hpp"
+#include "tinymim/ops/elementwise.hpp"
+#include "tinymim/ops/gelu.hpp"
+
+namespace tinymim::nn {
+
+// What a block's forward records when asked (each var is valid until the tape's reset).
+// Heads are [B, H, N, d]; token tensors are [B, N, D] (N as in the input shape S).
+template <element T, class S, backend B>
+struct block_trace {
+    using heads_t = var<T, shape<S::static_extents[0], dyn, S::static_extents[1], dyn>, B>;
+    using probs_t = var<T, shape<S::static_extents[0], dyn, S::static_extents[1], S::static_extents[1]>, B>;
+    var<T, S, B> input;     // F_{i-1}
+    var<T, S, B> ln1;       // LN1(F_{i-1})
+    heads_t q, k, v;        // split per head
+    probs_t attn;           // softmax(q kᵀ / sqrt(d)); not filled when stopped after qkv
+    var<T, S, B> attn_out;  // attention output after proj, before the residual
+    var<T, S, B> resid1;    // after the first residual
+    var<T, S, B> mlp_out;   // MLP output before the residual
+    var<T, S, B> out;       // F_i
+    bool complete = false;  // false when the block stopped after its qkv
+};
+
+// How one call runs the block.
+struct block_run {
+    std::size_t heads = 0;          // attention heads for this call (0: the block's own)
+    double drop_path = 0;           // stochastic depth probability
+    counter_rng rng{};              // draws drop path masks
+    bool training = false;
+    bool stop_after_qkv = false;    // relations need only LN1 + qkv: skip the rest
+};
+
+template <std::size_t D, std::size_t Hidden, backend B = cpu, element T = float>
+struct block {
+    static_assert(D > 0 && Hidden > 0, "nn::block: widths must be positive");
+    layer_norm<D, B, T> norm1;
+    struct attention_t {
+        linear<D, 3 * D, B, T> qkv;
+        linear<D, D, B, T> proj;
+    } attn;
+    layer_norm<D, B, T> norm2;
+    struct mlp_t {
+        linear<D, Hidden, B, T> fc1;
+        linear<Hidden, D, B, T> fc2;
+    } mlp;
+    std::size_t heads = 1;  // the block's own head count
+
+    // x: [B, N, D]. Fills *trace when given. Returns F_i, or x itself when stopped after qkv.
+    template <class S>
+    [[nodiscard]] var<T, S, B> forward(tape<B>& t, const var<T, S, B>& x, const block_run& run,
+                                       block_trace<T, S, B>* trace = nullptr) {
+        static_assert(S::rank == 3 && S::static_extents[2] == D,
+                      "block::forward: the input must be tokens [batch, tokens, D] of the block's width");
+        const std::size_t h = run.heads != 0 ? run.heads : heads;
+        TINYMIM_CHECK(D % h == 0, "block: width ", D, " does not divide into ", h, " heads");
+        auto ln1 = norm1(t, x);
+        auto qkv = attn.qkv(t, ln1);
+        auto q = ops::split_heads<3>(qkv, h, 0);
+        auto k = ops::split_heads<3>(qkv, h, 1);
+        auto v = ops::split_heads<3>(qkv, h, 2);
+        if (trace != nullptr) {
+            trace->input = x;
+            trace->ln1 = ln1;
+            trace->q = q;
+            trace->k = k;
+            trace->v = v;
+            trace->complete = false;
+        }
+        if (run.stop_after_qkv) return x;
+        auto a = ops::attention(q, k, v, T(1) / std::sqrt(T(D / h)));
+        auto attn_out = attn.proj(t, ops::merge_heads<D>(a.out));
+        auto r1 = ops::add(x, ops::drop_path(attn_out, T(run.drop_path), run.rng.fork(1), run.training));
+        auto mlp_out = mlp.fc2(t, ops::gelu(mlp.fc1(t, norm2(t, r1))));
+        auto out = ops::add(r1, ops::drop_path(mlp_out, T(run.drop_path), run.rng.fork(2), run.training));
+        if (trace != nullptr) {
+            trace->attn = a.probs;
+            trace->attn_out = attn_out;
+            trace->resid1 = r1;
+            trace->mlp_out = mlp_out;
+            trace->out = out;
+            trace->complete = true;
+        }
+        return out;
+    }
+
+    void init(const counter_rng& rng) {
+        norm1.init();
+        norm2.init();
+        attn.qkv.init_xavier(rng.fork(1));
+        attn.proj.init_xavier(rng.fork(2));
+        mlp.fc1.init_xavier(rng.fork(3));
+        mlp.fc2.init_xavier(rng.fork(4));
+    }
+
+    template <class F>
+    void visit(const std::string& prefix, F&& f) {
+        norm1.visit(prefix + ".norm1", f);
+        attn.qkv.visit(prefix + ".attn.qkv", f);
+        attn.proj.visit(prefix + ".attn.proj", f);
+        norm2.visit(prefix + ".norm2", f);
+        mlp.fc1.visit(prefix + ".mlp.fc1", f);
+        mlp.fc2.visit(prefix + ".mlp.fc2", f);
+    }
+};
+
+}  // namespace tinymim::nn

@@ -1,0 +1,200 @@
+// nn::vit<cfg, B, T>: a Vision Transformer as timm/MAE build it, with their parameter names.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "tinymim/core/random.hpp"
+#include "tinymim/nn/block.hpp"
+#include "tinymim/nn/init.hpp"
+#include "tinymim/nn/parameter.hpp"
+#include "tinymim/nn/pos_embed.hpp"
+#include "tinymim/nn/vit_config.hpp"
+#include "tinymim/ops/reduce.hpp"
+#include "tinymim/ops/tokens.hpp"
+
+namespace tinymim::nn {
+
+// How one forward pass runs.
+struct vit_run {
+    bool training = false;
+    double drop_path = 0;             // the largest rate
+    bool drop_path_linear = true;     // rates 0 .. drop_path over depth (MAE fine-tuning); false: uniform
+    bool no_drop_path_last = false;   // TinyMIM: no drop path on the (tapped) last block
+    counter_rng rng{};                // drop-path draws (fork it per step)
+    std::size_t stop_block = 0;       // 1-based: run blocks 1..stop_block only (0: all)
+    bool stop_after_qkv = false;      // the stop block runs only LN1 + qkv
+    std::size_t trace_block = 0;      // 1-based block whose trace to record (0: none)
+    std::size_t trace_heads = 0;      // head count for the traced block (0: its own) — the adaptive block
+};
+
+template <vit_config Cfg, backend B = cpu, element T = float>
+class vit {
+    static_assert(Cfg.patch > 0 && Cfg.image % Cfg.patch == 0, "vit_config: the image size must be a multiple of the patch size");
+    static_assert(Cfg.heads > 0 && Cfg.dim % Cfg.heads == 0, "vit_config: the width must be a multiple of the head count");
+    static_assert(Cfg.dim % 4 == 0, "vit_config: the width must be a multiple of 4 (sin-cos position embedding)");
+    static_assert(Cfg.depth > 0, "vit_config: a ViT needs at least one block");
+    static_assert(Cfg.head == pool::none || Cfg.classes > 0, "vit_config: a classification head needs classes > 0");
+    static_assert(Cfg.head != pool::cls || Cfg.class_token, "vit_config: the CLS-token head needs a class token");
+
+public:
+    static constexpr vit_config config = Cfg;
+    static constexpr std::size_t D = Cfg.dim, P = Cfg.patches(), N = Cfg.tokens(), C = Cfg.channels;
+    static constexpr std::size_t H = Cfg.image, W = Cfg.image, patch = Cfg.patch, depth = Cfg.depth;
+    static constexpr bool has_cls = Cfg.class_token;
+    using backend_type = B;
+    using value_type = T;
+    using image_shape = shape<dyn, C, H, W>;
+    using patch_tokens_shape = shape<dyn, P, D>;
+    using tokens_shape = shape<dyn, N, D>;
+    using block_type = block<D, Cfg.hidden(), B, T>;
+    template <class S = tokens_shape>
+    using trace_type = block_trace<T, S, B>;
+
+    parameter<shape<D, Cfg.patch_dim()>, B, T> patch_weight;  // patch_embed.proj.weight [D, C, p, p]
+    parameter<shape<D>, B, T> patch_bias;                      // patch_embed.proj.bias
+    parameter<shape<1, 1, D>, B, T> cls_token;
+    parameter<shape<1, N, D>, B, T> pos_embed;                 // trained only when Cfg.pos == learned
+    std::array<block_type, depth> blocks;
+    layer_norm<D, B, T> norm;                                  // final norm (pool none / cls)
+    layer_norm<D, B, T> fc_norm;                               // pool avg
+    parameter<shape<(Cfg.classes ? Cfg.classes : 1), D>, B, T> head_weight;
+    parameter<shape<(Cfg.classes ? Cfg.classes : 1)>, B, T> head_bias;
+
+    vit() {
+        for (auto& b : blocks) b.heads = Cfg.heads;
+        init(counter_rng(0));
+    }
+
+    // MAE's initialisation: xavier-uniform linears and patch embedding, N(0, 0.02) CLS token, sin-cos
+    // position embedding, LayerNorms 1/0; the head N(0, 2e-5) truncated (MAE fine-tuning), bias 0.
+    void init(const counter_rng& rng) {
+        init::xavier_uniform(patch_weight.value, Cfg.patch_dim(), D, rng.fork(1));
+        patch_bias.value.fill(T(0));
+        init::normal(cls_token.value, 0.02, rng.fork(2));
+        if constexpr (Cfg.pos == pos_embed_kind::sincos)
+            pos_embed.value.copy_from(sincos_pos_embed_2d<T>(D, Cfg.grid(), has_cls));
+        else
+            init::normal(pos_embed.value, 0.02, rng.fork(3), true);
+        for (std::size_t i = 0; i < depth; ++i) blocks[i].init(rng.fork(100 + i));
+        norm.init();
+        fc_norm.init();
+        init::normal(head_weight.value, 2e-5, rng.fork(4), true);
+        head_bias.value.fill(T(0));
+    }
+
+    // Patch tokens + their position embedding, no CLS: [B, P, D].
+    [[nodiscard]] var<T, patch_tokens_shape, B> embed(tape<B>& t, const var<T, image_shape, B>& images) {
+        auto patches = ops::patchify<patch>(images);
+        auto x = ops::linear(patches, patch_weight.on(t), patch_bias.on(t));
+        return ops::add(x, ops::slice_tokens<(has_cls ? 1 : 0), P>(pos_embed_var(t)));
+    }
+
+    // Prepends cls_token + pos_embed[0] (nothing without a class token): [B, K, D] -> [B, K+1, D].
+    template <class S>
+    [[nodiscard]] auto prepend_cls(tape<B>& t, const var<T, S, B>& x) {
+        if constexpr (has_cls) {
+            auto cls = ops::add(cls_token.on(t), ops::slice_tokens<0, 1>(pos_embed_var(t)));
+            return ops::concat_tokens(cls, x);
+        } else {
+            return x;
+        }
+    }
+
+    // Runs the blocks on tokens x ([B, N', D], any N'), recording one block's trace when asked.
+    template <class S>
+    [[nodiscard]] var<T, S, B> run_blocks(tape<B>& t, var<T, S, B> x, const vit_run& run,
+                                          block_trace<T, S, B>* trace = nullptr) {
+        const std::size_t last = run.stop_block != 0 ? run.stop_block : depth;
+        TINYMIM_CHECK(last <= depth, "vit: stop block ", last, " is past the last block (", depth, ")");
+        TINYMIM_CHECK(run.trace_block <= last, "vit: the traced block ", run.trace_block, " is after the stop block ", last);
+        for (std::size_t i = 0; i < last; ++i) {
+            block_run br;
+            br.training = run.training;
+            br.drop_path = drop_path_rate(run, i);
+            br.rng = run.rng.fork(1000 + i);
+            br.stop_after_qkv = run.stop_after_qkv && i + 1 == last;
+            const bool traced = run.trace_block == i + 1;
+            br.heads = traced ? run.trace_heads : 0;
+            x = blocks[i].forward(t, x, br, traced ? trace : nullptr);
+            ++blocks_run_;
+        }
+        return x;
+    }
+
+    // timm's forward_features: embed, CLS, blocks, final norm ([B, N, D]; no norm for the avg head,
+    // whose fc_norm comes after pooling).
+    [[nodiscard]] var<T, tokens_shape, B> forward_features(tape<B>& t, const var<T, image_shape, B>& images,
+                                                           const vit_run& run = {},
+                                                           block_trace<T, tokens_shape, B>* trace = nullptr) {
+        auto x = run_blocks(t, prepend_cls(t, embed(t, images)), run, trace);
+        if (run.stop_block != 0 && run.stop_block < depth) return x;
+        if constexpr (Cfg.head == pool::avg) return x;
+        else return norm(t, x);
+    }
+
+    // Pooling, fc_norm and the linear head on forward_features' output: [B, classes].
+    [[nodiscard]] auto forward_head(tape<B>& t, const var<T, tokens_shape, B>& features) {
+        static_assert(Cfg.head != pool::none, "vit::forward_head: this configuration has no head (pool::none)");
+        if constexpr (Cfg.head == pool::avg) {
+            auto pooled = ops::mean<1>(ops::slice_tokens<(has_cls ? 1 : 0), P>(features));
+            return ops::linear(fc_norm(t, pooled), head_weight.on(t), head_bias.on(t));
+        } else {
+            auto cls = ops::slice_tokens<0, 1>(features);
+            auto flat = cls.view_as(extents<shape<dyn, D>>({features.extent(0), D}));
+            return ops::linear(flat, head_weight.on(t), head_bias.on(t));
+        }
+    }
+
+    // Logits [B, classes].
+    [[nodiscard]] auto forward(tape<B>& t, const var<T, image_shape, B>& images, const vit_run& run = {}) {
+        return forward_head(t, forward_features(t, images, run));
+    }
+
+    // Visits every named tensor with its timm name (the ones this configuration has).
+    template <class F>
+    void visit(F&& f, const std::string& prefix = "") {
+        if constexpr (has_cls) {
+            auto r = cls_token.ref(prefix + "cls_token");
+            f(r);
+        }
+        auto pe = Cfg.pos == pos_embed_kind::learned ? pos_embed.ref(prefix + "pos_embed")
+                                                     : buffer_ref(pos_embed.value, prefix + "pos_embed");
+        f(pe);
+        auto pw = patch_weight.ref(prefix + "patch_embed.proj.weight", {D, C, patch, patch});
+        auto pb = patch_bias.ref(prefix + "patch_embed.proj.bias");
+        f(pw);
+        f(pb);
+        for (std::size_t i = 0; i < depth; ++i) blocks[i].visit(prefix + "blocks." + std::to_string(i), f);
+        if constexpr (Cfg.head == pool::avg) fc_norm.visit(prefix + "fc_norm", f);
+        else norm.visit(prefix + "norm", f);
+        if constexpr (Cfg.head != pool::none) {
+            auto hw = head_weight.ref(prefix + "head.weight");
+            auto hb = head_bias.ref(prefix + "head.bias");
+            f(hw);
+            f(hb);
+        }
+    }
+
+    // Per-block drop-path probability of a run.
+    [[nodiscard]] static double drop_path_rate(const vit_run& run, std::size_t i) {
+        if (!run.training || run.drop_path == 0) return 0;
+        if (run.no_drop_path_last && i + 1 == depth) return 0;
+        if (!run.drop_path_linear) return run.drop_path;
+        return depth == 1 ? 0 : run.drop_path * double(i) / double(depth - 1);
+    }
+
+    // How many block forwards ran since construction (lets tests prove that a teacher stops at its tap).
+    [[nodiscard]] std::size_t blocks_run() const noexcept { return blocks_run_; }
+
+private:
+    var<T, shape<1, N, D>, B> pos_embed_var(tape<B>& t) {
+        if constexpr (Cfg.pos == pos_embed_kind::learned) return pos_embed.on(t);
+        else return input(t, pos_embed.value);
+    }
+    std::size_t blocks_run_ = 0;
+};
+
+}  // namespace tinymim::nn
