@@ -51,6 +51,22 @@ teacher = torch.softmax(f32(2, 3, 9, 9, scale=2.0).double(), -1).float()
 record("kl", lambda t, z: F.kl_div(torch.log_softmax(z, -1), t, reduction="sum") / (2 * 3 * 9), [teacher, f32(2, 3, 9, 9, scale=2.0)])
 record("cosine", lambda a, b: (1 - F.cosine_similarity(a, b, dim=-1, eps=1e-8)).mean(), [f32(6, 16), f32(6, 16)])
 
+# AdamW: three steps, a matrix (decayed) and a vector (not decayed), betas (0.9, 0.95), lr 0.01, wd 0.05;
+# the vector gets no gradient in step 2 (PyTorch skips parameters whose .grad is None).
+w = torch.randn(4, 3, dtype=torch.float64)
+b = torch.randn(4, dtype=torch.float64)
+out["adamw.w0"], out["adamw.b0"] = w.clone(), b.clone()
+pw, pb = torch.nn.Parameter(w.clone()), torch.nn.Parameter(b.clone())
+opt = torch.optim.AdamW([{"params": [pw], "weight_decay": 0.05}, {"params": [pb], "weight_decay": 0.0}],
+                        lr=0.01, betas=(0.9, 0.95), eps=1e-8)
+for step in range(3):
+    gw, gb = torch.randn(4, 3, dtype=torch.float64), torch.randn(4, dtype=torch.float64)
+    out[f"adamw.gw{step}"], out[f"adamw.gb{step}"] = gw, gb
+    pw.grad = gw.clone()
+    pb.grad = None if step == 1 else gb.clone()
+    opt.step()
+out["adamw.w3"], out["adamw.b3"] = pw.detach().clone(), pb.detach().clone()
+
 target = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "ops.safetensors"
 target.parent.mkdir(parents=True, exist_ok=True)
 save_file(out, str(target), metadata={"generator": "tests/reference/make_op_fixtures.py", "torch": torch.__version__})

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 #include "tinymim/backend/cpu/cpu.hpp"
@@ -149,6 +150,35 @@ template <class T>
 void repeat_rows(cpu, std::size_t rows, std::size_t m, const T* src, T* dst) {
 #pragma omp parallel for schedule(static) if (rows * m > 32768)
     for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) std::copy(src, src + m, dst + std::size_t(r) * m);
+}
+
+}  // namespace tinymim::backends
+
+namespace tinymim::backends {
+
+// Sum of squares (double accumulation): for gradient-norm clipping.
+template <class T>
+[[nodiscard]] double sum_squares(cpu, std::size_t n, const T* x) {
+    double acc = 0;
+#pragma omp parallel for reduction(+ : acc) schedule(static) if (n > 32768)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) acc += double(x[i]) * double(x[i]);
+    return acc;
+}
+
+// One fused AdamW update (PyTorch's, decoupled weight decay): g' = grad_scale·g;
+// p *= 1 - lr·wd; m = b1·m + (1-b1)·g'; v = b2·v + (1-b2)·g'²; p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps).
+template <class T>
+void adamw_update(cpu, std::size_t n, T* p, const T* g, T* m, T* v, double lr, double b1, double b2, double eps,
+                  double wd, double bc1, double bc2, double grad_scale) {
+    const T decay = T(1 - lr * wd), step = T(lr / bc1), rbc2 = T(1 / std::sqrt(bc2)), e = T(eps), gs = T(grad_scale);
+    const T tb1 = T(b1), tb2 = T(b2);
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) {
+        const T gi = gs * g[i];
+        m[i] = tb1 * m[i] + (T(1) - tb1) * gi;
+        v[i] = tb2 * v[i] + (T(1) - tb2) * gi * gi;
+        p[i] = p[i] * decay - step * m[i] / (std::sqrt(v[i]) * rbc2 + e);
+    }
 }
 
 }  // namespace tinymim::backends
