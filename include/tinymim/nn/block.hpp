@@ -22,6 +22,9 @@ template <element T, class S, backend B>
 struct block_trace {
     using heads_t = var<T, shape<S::static_extents[0], dyn, S::static_extents[1], dyn>, B>;
     using probs_t = var<T, shape<S::static_extents[0], dyn, S::static_extents[1], S::static_extents[1]>, B>;
+    using value_type = T;
+    using tokens_shape = S;
+    static constexpr std::size_t width = S::static_extents[2];
     var<T, S, B> input;     // F_{i-1}
     var<T, S, B> ln1;       // LN1(F_{i-1})
     heads_t q, k, v;        // split per head

@@ -22,7 +22,7 @@ struct vit_run {
     bool training = false;
     double drop_path = 0;             // the largest rate
     bool drop_path_linear = true;     // rates 0 .. drop_path over depth (MAE fine-tuning); false: uniform
-    bool no_drop_path_last = false;   // TinyMIM: no drop path on the (tapped) last block
+    bool no_drop_path_last = false;   // TinyMIM: no drop path on the last block that runs (the tapped one)
     counter_rng rng{};                // drop-path draws (fork it per step)
     std::size_t stop_block = 0;       // 1-based: run blocks 1..stop_block only (0: all)
     bool stop_after_qkv = false;      // the stop block runs only LN1 + qkv
@@ -113,7 +113,7 @@ public:
         for (std::size_t i = 0; i < last; ++i) {
             block_run br;
             br.training = run.training;
-            br.drop_path = drop_path_rate(run, i);
+            br.drop_path = drop_path_rate(run, i, last);
             br.rng = run.rng.fork(1000 + i);
             br.stop_after_qkv = run.stop_after_qkv && i + 1 == last;
             const bool traced = run.trace_block == i + 1;
@@ -178,10 +178,10 @@ public:
         }
     }
 
-    // Per-block drop-path probability of a run.
-    [[nodiscard]] static double drop_path_rate(const vit_run& run, std::size_t i) {
+    // Drop-path probability of block i (0-based) in a run whose last block is `last` (1-based).
+    [[nodiscard]] static double drop_path_rate(const vit_run& run, std::size_t i, std::size_t last = depth) {
         if (!run.training || run.drop_path == 0) return 0;
-        if (run.no_drop_path_last && i + 1 == depth) return 0;
+        if (run.no_drop_path_last && i + 1 == last) return 0;
         if (!run.drop_path_linear) return run.drop_path;
         return depth == 1 ? 0 : run.drop_path * double(i) / double(depth - 1);
     }

@@ -1,0 +1,50 @@
+// The concepts a distillation policy must satisfy, checked against a representative trace so that a
+// user's own target or loss fails at its definition with a readable message, not deep in a template.
+#pragma once
+
+#include <concepts>
+
+#include "tinymim/autograd/var.hpp"
+#include "tinymim/distill/targets.hpp"
+#include "tinymim/nn/block.hpp"
+
+namespace tinymim::distill {
+
+namespace detail {
+using probe_trace = nn::block_trace<double, shape<dyn, 5, 8>, cpu>;
+using probe_var = var<double, shape<dyn, 4>, cpu>;
+}  // namespace detail
+
+// A target: student(trace) and teacher(trace) return vars of one rank; it states its kind, whether
+// LN1 + qkv suffice (qkv_only), whether its values are logits of a distribution, and a name.
+template <class P>
+concept target_policy = std::default_initializable<P> && requires(const P& p, const detail::probe_trace& tr) {
+    { P::kind } -> std::convertible_to<target_kind>;
+    { P::qkv_only } -> std::convertible_to<bool>;
+    { P::distribution } -> std::convertible_to<bool>;
+    { P::name } -> std::convertible_to<const char*>;
+    { p.student(tr) } -> any_var;
+    { p.teacher(tr) } -> any_var;
+};
+
+// A loss: (student, teacher) -> scalar var; states whether it compares distributions, and a name.
+template <class L>
+concept loss_policy = std::default_initializable<L> && requires(const L& l, const detail::probe_var& v) {
+    { L::needs_distribution } -> std::convertible_to<bool>;
+    { L::name } -> std::convertible_to<const char*>;
+    { l(v, v) } -> std::same_as<var<double, shape<>, cpu>>;
+};
+
+}  // namespace tinymim::distill
+
+#include "tinymim/distill/losses.hpp"
+
+namespace tinymim::distill {
+// Every shipped policy satisfies its concept.
+static_assert(target_policy<qk> && target_policy<vv> && target_policy<qq> && target_policy<kk>);
+static_assert(target_policy<without_softmax<qk>> && target_policy<without_softmax<vv>>);
+static_assert(target_policy<block_output> && target_policy<attention_output> && target_policy<mlp_output>);
+static_assert(target_policy<q_features> && target_policy<k_features> && target_policy<v_features>);
+static_assert(target_policy<cls_token>);
+static_assert(loss_policy<kl_divergence> && loss_policy<smooth_l1> && loss_policy<mse> && loss_policy<cosine>);
+}  // namespace tinymim::distill

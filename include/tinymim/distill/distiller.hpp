@@ -1,0 +1,253 @@
+// distiller<Pairing>: TinyMIM distillation steps. One step = teacher forward under no_grad (eval mode,
+// only as far as the tap needs) + student forward to its tap + the pairing's loss terms + backward +
+// AdamW. Projections for feature / CLS targets of unequal widths belong to the distiller.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "tinymim/autograd/no_grad.hpp"
+#include "tinymim/distill/pairing.hpp"
+#include "tinymim/nn/linear.hpp"
+#include "tinymim/nn/mae.hpp"
+#include "tinymim/ops/elementwise.hpp"
+#include "tinymim/optim/adamw.hpp"
+
+namespace tinymim::distill {
+
+struct distill_options {
+    double drop_path = 0.1;      // student, uniform over its blocks except the tapped one; teacher: none
+    double mask_ratio = 0.75;    // masked_input only
+    std::vector<double> weights; // one per term (empty: all 1)
+    optim::adamw_options adamw{.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05};
+    std::uint64_t seed = 0;
+};
+
+template <class Pairing>
+class distiller {
+public:
+    using pairing_type = Pairing;
+    using teacher_type = typename Pairing::teacher_type;
+    using student_type = typename Pairing::student_type;
+    using T = typename Pairing::value_type;
+    using B = typename Pairing::backend_type;
+    using image_tensor = tensor<T, typename student_type::image_shape, B>;
+    static constexpr std::size_t n_terms = Pairing::n_terms;
+    static constexpr std::size_t Dt = teacher_type::D, Ds = student_type::D;
+
+    struct step_result {
+        double total = 0;
+        std::array<double, n_terms> terms{};
+        double grad_norm = 0;
+    };
+
+    distiller(teacher_type& teacher, student_type& student, distill_options opt = {})
+        : teacher_(teacher), student_(student), opt_(std::move(opt)), rng_(opt_.seed) {
+        if (opt_.weights.empty()) opt_.weights.assign(n_terms, 1.0);
+        TINYMIM_CHECK(opt_.weights.size() == n_terms, "distiller: ", opt_.weights.size(), " weights for ", n_terms, " terms");
+        init_projections(counter_rng(opt_.seed).fork(77));
+        std::vector<nn::param_ref<T>> params;
+        visit_trainable([&](nn::param_ref<T>& r) { params.push_back(r); });
+        optimizer_.emplace(std::move(params), opt_.adamw);
+    }
+
+    // The weighted loss and its terms for one batch (records on the distiller's tape; the caller
+    // runs backward). Teacher and student images may differ (student-only colour jitter).
+    struct loss_vars {
+        var<T, shape<>, B> total;
+        std::array<var<T, shape<>, B>, n_terms> terms;
+    };
+    [[nodiscard]] loss_vars loss(tape<B>& t, const image_tensor& teacher_images, const image_tensor& student_images,
+                                 bool training = true) {
+        TINYMIM_CHECK(teacher_images.shape() == student_images.shape(), "distiller: teacher images ",
+                      teacher_images.shape().str(), " and student images ", student_images.shape().str(), " differ");
+        const counter_rng step_rng = rng_.fork(step_);
+        const std::size_t batch = teacher_images.extent(0);
+        if constexpr (Pairing::input_policy::masked)
+            mask_ = nn::mae_mask<B, T>::random(batch, student_type::P, opt_.mask_ratio, step_rng.fork(7));
+
+        nn::vit_run trun;
+        trun.stop_block = Pairing::teacher_tap;
+        trun.stop_after_qkv = Pairing::qkv_only;
+        trun.trace_block = Pairing::teacher_tap;
+        nn::vit_run srun;
+        srun.training = training;
+        srun.drop_path = opt_.drop_path;
+        srun.drop_path_linear = false;
+        srun.no_drop_path_last = true;
+        srun.rng = step_rng.fork(1);
+        srun.stop_block = Pairing::student_tap;
+        srun.stop_after_qkv = Pairing::qkv_only;
+        srun.trace_block = Pairing::student_tap;
+        srun.trace_heads = Pairing::has_relation ? Pairing::relation_heads : 0;
+
+        loss_vars out;
+        run_model(teacher_, t, teacher_images, trun, true, [&](auto& ttrace) {
+            run_model(student_, t, student_images, srun, false, [&](auto& strace) {
+                out = combine(t, ttrace, strace, std::make_index_sequence<n_terms>{});
+            });
+        });
+        return out;
+    }
+
+    // One training step on one batch, at learning rate lr.
+    step_result step(const image_tensor& teacher_images, const image_tensor& student_images, double lr) {
+        tape_.reset();
+        auto l = loss(tape_, teacher_images, student_images, true);
+        step_result r = values(l);
+        for (std::size_t i = 0; i < n_terms; ++i)
+            TINYMIM_CHECK(std::isfinite(r.terms[i]), "distiller: loss term ", i, " (", term_names()[i], ") is ",
+                          r.terms[i], " at step ", step_);
+        l.total.backward();
+        r.grad_norm = optimizer_->step(lr);
+        ++step_;
+        return r;
+    }
+    step_result step(const image_tensor& images, double lr) { return step(images, images, lr); }
+
+    // The losses without an update (no drop path).
+    step_result evaluate(const image_tensor& teacher_images, const image_tensor& student_images) {
+        no_grad ng;
+        tape_.reset();
+        return values(loss(tape_, teacher_images, student_images, false));
+    }
+
+    // Student and projection parameters (what the optimizer trains), by name.
+    template <class F>
+    void visit_trainable(F&& f) {
+        student_.visit(f);
+        visit_projections(f);
+    }
+    // The distiller's own parameters ("projections.<term>.weight/bias"), saved with its checkpoints.
+    template <class F>
+    void visit(F&& f) {
+        visit_projections(f);
+    }
+
+    [[nodiscard]] static std::array<std::string, n_terms> term_names() {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return std::array<std::string, n_terms>{std::string(std::tuple_element_t<I, terms_t>::target_type::name) +
+                                                    "/" + std::tuple_element_t<I, terms_t>::loss_type::name...};
+        }(std::make_index_sequence<n_terms>{});
+    }
+
+    [[nodiscard]] optim::adamw<T, B>& optimizer() { return *optimizer_; }
+    [[nodiscard]] tape<B>& get_tape() { return tape_; }
+    [[nodiscard]] std::size_t steps() const noexcept { return step_; }
+    void set_steps(std::size_t s) noexcept { step_ = s; }
+    [[nodiscard]] const distill_options& options() const noexcept { return opt_; }
+    [[nodiscard]] teacher_type& teacher() noexcept { return teacher_; }
+    [[nodiscard]] student_type& student() noexcept { return student_; }
+    // Loss objects of the terms (to set a temperature or beta at run time).
+    [[nodiscard]] auto& losses() noexcept { return losses_; }
+
+private:
+    using terms_t = typename Pairing::terms_type;
+
+    template <class Term>
+    static constexpr bool needs_projection = Term::target_type::kind != target_kind::relation && Ds != Dt;
+    struct no_projection {};
+    template <class Term>
+    using projection_t = std::conditional_t<needs_projection<Term>, nn::linear<Ds, Dt, B, T>, no_projection>;
+    template <class Tuple>
+    struct projections_of;
+    template <class... X>
+    struct projections_of<std::tuple<X...>> {
+        using type = std::tuple<projection_t<X>...>;
+        using losses = std::tuple<typename X::loss_type...>;
+    };
+
+    void init_projections(const counter_rng& rng) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (
+                [&] {
+                    if constexpr (needs_projection<std::tuple_element_t<I, terms_t>>)
+                        std::get<I>(projections_).init_xavier(rng.fork(I));
+                }(),
+                ...);
+        }(std::make_index_sequence<n_terms>{});
+    }
+    template <class F>
+    void visit_projections(F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (
+                [&] {
+                    if constexpr (needs_projection<std::tuple_element_t<I, terms_t>>)
+                        std::get<I>(projections_).visit("projections." + std::to_string(I), f);
+                }(),
+                ...);
+        }(std::make_index_sequence<n_terms>{});
+    }
+
+    // Embeds (and masks) the images, runs the blocks up to the tap, and calls k(trace). A frozen model
+    // (the teacher) runs under no_grad: it records nothing and gets no gradient; k runs outside that.
+    template <class Model, class K>
+    void run_model(Model& m, tape<B>& t, const image_tensor& images, const nn::vit_run& run, bool frozen, K&& k) {
+        std::optional<no_grad> guard;
+        if (frozen) guard.emplace();
+        auto x = m.embed(t, input(t, images));
+        auto xc = [&] {
+            if constexpr (Pairing::input_policy::masked) return m.prepend_cls(t, ops::gather_tokens(x, mask_->ids_keep));
+            else return m.prepend_cls(t, x);
+        }();
+        nn::block_trace<T, typename decltype(xc)::shape_type, B> trace;
+        (void)m.run_blocks(t, xc, run, &trace);
+        guard.reset();
+        k(trace);
+    }
+
+    template <class TT, class ST, std::size_t... I>
+    loss_vars combine(tape<B>& t, const TT& tt, const ST& st, std::index_sequence<I...>) {
+        loss_vars out;
+        (
+            [&] {
+                using term_t = std::tuple_element_t<I, terms_t>;
+                typename term_t::target_type target;
+                auto teacher_repr = [&] {
+                    no_grad ng;
+                    return target.teacher(tt);
+                }();
+                auto s = target.student(st);
+                if constexpr (needs_projection<term_t>) {
+                    auto ps = std::get<I>(projections_)(t, s);
+                    out.terms[I] = std::get<I>(losses_)(ps, teacher_repr);
+                } else {
+                    out.terms[I] = std::get<I>(losses_)(s, teacher_repr);
+                }
+            }(),
+            ...);
+        out.total = ops::scale(out.terms[0], T(opt_.weights[0]));
+        for (std::size_t i = 1; i < n_terms; ++i) out.total = ops::add(out.total, ops::scale(out.terms[i], T(opt_.weights[i])));
+        return out;
+    }
+
+    step_result values(const loss_vars& l) const {
+        step_result r;
+        T v;
+        B::copy_to_host(&v, l.total.data(), sizeof(T));
+        r.total = double(v);
+        for (std::size_t i = 0; i < n_terms; ++i) {
+            B::copy_to_host(&v, l.terms[i].data(), sizeof(T));
+            r.terms[i] = double(v);
+        }
+        return r;
+    }
+
+    teacher_type& teacher_;
+    student_type& student_;
+    distill_options opt_;
+    counter_rng rng_;
+    std::size_t step_ = 0;
+    tape<B> tape_;
+    typename projections_of<terms_t>::type projections_;
+    typename projections_of<terms_t>::losses losses_;
+    std::optional<optim::adamw<T, B>> optimizer_;
+    std::optional<nn::mae_mask<B, T>> mask_;
+};
+
+}  // namespace tinymim::distill
