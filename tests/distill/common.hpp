@@ -23,13 +23,6 @@ tensor<T, shape<dyn, 1, 8, 8>> images(std::uint64_t seed, std::size_t batch = 3)
     return tt::randn<shape<dyn, 1, 8, 8>, T>(seed, batch, 1, 8, 8);
 }
 
-// Student + projections as one model for check_parameter_gradients.
-template <class D>
-struct trainable_of {
-    D& d;
-    template <class F>
-    void visit(F&& f) { d.visit_trainable(f); }
-};
 
 template <class P>
 inline void gradcheck_pairing() {
@@ -40,7 +33,7 @@ inline void gradcheck_pairing() {
     student->init(counter_rng(2));
     d::distiller<P> dist(*teacher, *student, {.drop_path = 0});
     auto img = images<T>(3, 2);
-    trainable_of<d::distiller<P>> m{dist};
+    auto m = dist.trainable();
     auto rep = testing::check_parameter_gradients(
         m, [&](tape<cpu>& t) { return dist.loss(t, img, img).total; }, {.max_coordinates = 24});
     BOOST_TEST(rep.ok, d::distiller<P>::term_names()[0] << ": " << rep.message);

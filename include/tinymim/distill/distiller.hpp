@@ -35,6 +35,7 @@ public:
     using teacher_type = typename Pairing::teacher_type;
     using student_type = typename Pairing::student_type;
     using T = typename Pairing::value_type;
+    using value_type = T;  // (io::load_weights / save_weights work on the distiller's own parameters)
     using B = typename Pairing::backend_type;
     using image_tensor = tensor<T, typename student_type::image_shape, B>;
     static constexpr std::size_t n_terms = Pairing::n_terms;
@@ -123,6 +124,15 @@ public:
         student_.visit(f);
         visit_projections(f);
     }
+    // Student + projections seen as one model (anything with visit(f)): for gradient checks and saving.
+    struct trainable_view {
+        distiller* self;
+        using value_type = T;
+        template <class F>
+        void visit(F&& f) { self->visit_trainable(f); }
+    };
+    [[nodiscard]] trainable_view trainable() { return {this}; }
+
     // The distiller's own parameters ("projections.<term>.weight/bias"), saved with its checkpoints.
     template <class F>
     void visit(F&& f) {

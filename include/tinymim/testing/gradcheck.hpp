@@ -119,7 +119,7 @@ template <class F, class... S>
             const double err = std::abs(analytic - numeric);
             const double scale = std::max(std::abs(analytic), std::abs(numeric));
             rep.max_abs_error = std::max(rep.max_abs_error, err);
-            if (scale > 0) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);
+            if (scale > 10 * opt.atol) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);  // where meaningful
             ++rep.checked;
             if (!(err <= opt.atol + opt.rtol * scale)) {
                 if (rep.ok) msg << "gradient mismatch:\n";
@@ -197,7 +197,7 @@ template <class Model, class F>
             const double err = std::abs(analytic - numeric);
             const double scale = std::max(std::abs(analytic), std::abs(numeric));
             rep.max_abs_error = std::max(rep.max_abs_error, err);
-            if (scale > 0) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);
+            if (scale > 10 * opt.atol) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);  // where meaningful
             ++rep.checked;
             if (!(err <= opt.atol + opt.rtol * scale)) {
                 if (rep.ok) msg << "gradient mismatch:\n";
