@@ -24,6 +24,7 @@ struct distill_options {
     double drop_path = 0.1;      // student, uniform over its blocks except the tapped one; teacher: none
     double mask_ratio = 0.75;    // masked_input only
     std::vector<double> weights; // one per term (empty: all 1)
+    std::size_t teacher_block = 0;  // run-time override of the pairing's teacher tap (1-based; 0: the pairing's)
     optim::adamw_options adamw{.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05};
     std::uint64_t seed = 0;
 };
@@ -51,6 +52,8 @@ public:
         : teacher_(teacher), student_(student), opt_(std::move(opt)), rng_(opt_.seed) {
         if (opt_.weights.empty()) opt_.weights.assign(n_terms, 1.0);
         TINYMIM_CHECK(opt_.weights.size() == n_terms, "distiller: ", opt_.weights.size(), " weights for ", n_terms, " terms");
+        TINYMIM_CHECK(opt_.teacher_block <= teacher_type::depth, "distiller: teacher block ", opt_.teacher_block,
+                      " is past the teacher's last block (", teacher_type::depth, ")");
         init_projections(counter_rng(opt_.seed).fork(77));
         std::vector<nn::param_ref<T>> params;
         visit_trainable([&](nn::param_ref<T>& r) { params.push_back(r); });
@@ -73,9 +76,9 @@ public:
             mask_ = nn::mae_mask<B, T>::random(batch, student_type::P, opt_.mask_ratio, step_rng.fork(7));
 
         nn::vit_run trun;
-        trun.stop_block = Pairing::teacher_tap;
+        trun.stop_block = teacher_tap();
         trun.stop_after_qkv = Pairing::qkv_only;
-        trun.trace_block = Pairing::teacher_tap;
+        trun.trace_block = teacher_tap();
         nn::vit_run srun;
         srun.training = training;
         srun.drop_path = opt_.drop_path;
@@ -147,6 +150,10 @@ public:
     }
 
     [[nodiscard]] optim::adamw<T, B>& optimizer() { return *optimizer_; }
+    // The teacher block whose trace is distilled (1-based).
+    [[nodiscard]] std::size_t teacher_tap() const noexcept {
+        return opt_.teacher_block != 0 ? opt_.teacher_block : Pairing::teacher_tap;
+    }
     [[nodiscard]] tape<B>& get_tape() { return tape_; }
     [[nodiscard]] std::size_t steps() const noexcept { return step_; }
     void set_steps(std::size_t s) noexcept { step_ = s; }

@@ -1,0 +1,32 @@
+// Options shared by every command: device, threads, data.
+#include "commands.hpp"
+
+#include <tinymim/io/image_folder.hpp>
+
+namespace tool {
+
+void apply_common(const common_options& c) {
+    if (c.device == "cuda")
+        throw tinymim::error("--device cuda: this build of tinymim has no CUDA backend yet; use --device cpu");
+    TINYMIM_CHECK(c.device == "cpu", "--device must be cpu or cuda, not '", c.device, "'");
+    tinymim::set_num_threads(c.threads);
+}
+
+tinymim::data::image_dataset load_split(const common_options& c, const std::string& split, std::size_t channels,
+                                        std::size_t size) {
+    namespace fs = std::filesystem;
+    const fs::path dir = c.data.empty() ? tinymim::data::fashion_mnist_default_dir : c.data;
+    tinymim::data::image_dataset d;
+    if (fs::is_directory(dir / split) && !fs::exists(dir / "train-images-idx3-ubyte.gz")) {
+        d = tinymim::io::load_image_folder(dir / split, channels, size);
+    } else {
+        d = tinymim::data::load_fashion_mnist(dir, split);
+        TINYMIM_CHECK(channels == 1 && size == d.height, "the model takes ", channels, "x", size, "x", size,
+                      " images but Fashion-MNIST is 1x28x28: use an fm-* model");
+    }
+    const std::size_t limit = split == "train" ? c.train_limit : c.test_limit;
+    if (limit) d.truncate(limit);
+    return d;
+}
+
+}  // namespace tool

@@ -1,0 +1,141 @@
+// tinymim: MAE pre-training, TinyMIM distillation, fine-tuning and evaluation of Vision Transformers.
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "models.hpp"
+
+namespace {
+void add_common(CLI::App& app, tool::common_options& c) {
+    app.add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+    app.add_option("--threads", c.threads, "CPU threads (0: all cores)")->capture_default_str();
+    app.add_option("--seed", c.seed, "seed of every random choice (data order, augmentation, masks, init)")->capture_default_str();
+    app.add_option("--out", c.out, "directory for checkpoints, weights, metrics and plots")->capture_default_str();
+    app.add_option("--data", c.data, "Fashion-MNIST IDX directory (default: /usr/share/datasets/fashion-mnist), or an "
+                                     "ImageFolder root with train/ and test/");
+    app.add_option("--train-limit", c.train_limit, "use only the first N training images (0: all)");
+    app.add_option("--test-limit", c.test_limit, "use only the first N test images (0: all)");
+    app.add_flag("--resume", c.resume, "continue from the checkpoint in --out when there is one");
+    app.add_flag("--no-plots", c.quiet_plots, "do not draw PNG curves");
+}
+std::string models_help() {
+    std::string s;
+    for (const auto& n : tool::model_names) s += (s.empty() ? "" : ", ") + n;
+    return s;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"tinymim: distil MAE-pre-trained Vision Transformers into small ones (TinyMIM), on the CPU.\n"
+                 "Start with `tinymim demo`: it pre-trains a teacher, distils a student and fine-tunes both on "
+                 "Fashion-MNIST.\nModels: " + models_help()};
+    app.require_subcommand(1);
+    tool::common_options c;
+
+    tool::pretrain_args pa;
+    auto* pre = app.add_subcommand("pretrain", "MAE pre-training of a model (writes <out>/<name>.safetensors)");
+    add_common(*pre, c);
+    pre->add_option("--model", pa.model, "model name")->capture_default_str();
+    pre->add_option("--mask-ratio", pa.mask_ratio, "fraction of patches removed")->capture_default_str();
+    pre->add_option("--epochs", pa.epochs)->capture_default_str();
+    pre->add_option("--batch", pa.batch)->capture_default_str();
+    pre->add_option("--steps-per-epoch", pa.steps_per_epoch, "limit each epoch to N steps (0: all)");
+    pre->add_option("--blr", pa.blr, "base learning rate; lr = blr * batch / 256")->capture_default_str();
+    pre->add_option("--warmup-epochs", pa.warmup_epochs)->capture_default_str();
+    pre->add_option("--weight-decay", pa.weight_decay)->capture_default_str();
+    pre->add_option("--name", pa.name, "file stem of the outputs")->capture_default_str();
+
+    tool::distill_args da;
+    auto* dis = app.add_subcommand("distill", "TinyMIM distillation of a student from a pre-trained teacher");
+    add_common(*dis, c);
+    dis->add_option("--teacher", da.teacher)->capture_default_str();
+    dis->add_option("--teacher-weights", da.teacher_weights, "the teacher's weights (safetensors)")->required();
+    dis->add_option("--student", da.student)->capture_default_str();
+    dis->add_option("--target", da.target, "relation (QK + VV, KL), feature (block output, smooth-L1) or cls (KL)")->capture_default_str();
+    dis->add_option("--teacher-block", da.teacher_block, "1-based teacher block to distil from (0: its last)");
+    dis->add_option("--input", da.input, "raw or masked (MAE-style mask on both)")->capture_default_str();
+    dis->add_option("--mask-ratio", da.mask_ratio)->capture_default_str();
+    dis->add_option("--drop-path", da.drop_path, "student drop path (not on its last block)")->capture_default_str();
+    dis->add_option("--epochs", da.epochs)->capture_default_str();
+    dis->add_option("--batch", da.batch)->capture_default_str();
+    dis->add_option("--steps-per-epoch", da.steps_per_epoch);
+    dis->add_option("--blr", da.blr)->capture_default_str();
+    dis->add_option("--warmup-epochs", da.warmup_epochs)->capture_default_str();
+    dis->add_option("--name", da.name)->capture_default_str();
+
+    tool::finetune_args fa;
+    auto* fin = app.add_subcommand("finetune", "classification fine-tuning (from --weights, or from scratch)");
+    add_common(*fin, c);
+    fin->add_option("--model", fa.model)->capture_default_str();
+    fin->add_option("--weights", fa.weights, "pre-trained or distilled weights (omit: from scratch)");
+    fin->add_option("--classes", fa.classes, "number of classes (default: from the data set)");
+    fin->add_option("--epochs", fa.epochs)->capture_default_str();
+    fin->add_option("--batch", fa.batch)->capture_default_str();
+    fin->add_option("--steps-per-epoch", fa.steps_per_epoch);
+    fin->add_option("--blr", fa.blr)->capture_default_str();
+    fin->add_option("--layer-decay", fa.layer_decay)->capture_default_str();
+    fin->add_option("--drop-path", fa.drop_path)->capture_default_str();
+    fin->add_option("--label-smoothing", fa.label_smoothing)->capture_default_str();
+    fin->add_option("--warmup-epochs", fa.warmup_epochs)->capture_default_str();
+    fin->add_option("--name", fa.name)->capture_default_str();
+
+    tool::eval_args ea;
+    auto* ev = app.add_subcommand("eval", "top-1 accuracy and loss of a fine-tuned model on the test set");
+    add_common(*ev, c);
+    ev->add_option("--model", ea.model)->capture_default_str();
+    ev->add_option("--weights", ea.weights)->required();
+    ev->add_option("--classes", ea.classes);
+
+    tool::embed_args ma;
+    auto* emb = app.add_subcommand("embed", "token features after the final norm (timm's forward_features) of images in a "
+                                            "safetensors file (tensor 'images' [B, C, H, W] float32)");
+    add_common(*emb, c);
+    emb->add_option("--model", ma.model)->capture_default_str();
+    emb->add_option("--weights", ma.weights)->required();
+    emb->add_option("--images", ma.images)->required();
+    emb->add_option("--out-file", ma.out_file, "safetensors file to write (tensor 'features' [B, N, D])")->required();
+    emb->add_option("--head", ma.head, "none (pre-trained, final norm), avg (fc_norm head) or cls")->capture_default_str();
+    emb->add_option("--classes", ma.classes);
+
+    tool::bench_args ba;
+    auto* ben = app.add_subcommand("bench", "time forward | train | mae | distill on random data (JSON on the last line)");
+    add_common(*ben, c);
+    ben->add_option("what", ba.what, "forward, train, mae or distill")->required();
+    ben->add_option("--model", ba.model)->capture_default_str();
+    ben->add_option("--teacher", ba.teacher)->capture_default_str();
+    ben->add_option("--student", ba.student)->capture_default_str();
+    ben->add_option("--batch", ba.batch)->capture_default_str();
+    ben->add_option("--steps", ba.steps)->capture_default_str();
+    ben->add_option("--warmup", ba.warmup)->capture_default_str();
+
+    tool::demo_args dm;
+    auto* demo = app.add_subcommand("demo", "the whole recipe on Fashion-MNIST, with a results table");
+    add_common(*demo, c);
+    demo->add_option("--profile", dm.profile, "quick (< 20 min on 2 cores), full, or smoke (CI)")->capture_default_str();
+
+    CLI11_PARSE(app, argc, argv);
+    try {
+        if (*pre) {
+            const auto r = tool::run_pretrain(c, pa);
+            std::printf("pretrain: %zu steps, final loss %.4f, %.1f images/s\n", r.steps, r.last_loss, r.images_per_second);
+        } else if (*dis) {
+            const auto r = tool::run_distill(c, da);
+            std::printf("distill: %zu steps, final loss %.4f, %.1f images/s\n", r.steps, r.last_loss, r.images_per_second);
+        } else if (*fin) {
+            const auto r = tool::run_finetune(c, fa);
+            std::printf("finetune: test top-1 %.2f%%, loss %.4f on %zu images\n", 100 * r.accuracy, r.loss, r.images);
+        } else if (*ev) {
+            const auto r = tool::run_eval(c, ea);
+            std::printf("eval: top-1 %.2f%%, loss %.4f on %zu images\n", 100 * r.accuracy, r.loss, r.images);
+        } else if (*emb) {
+            tool::run_embed(c, ma);
+        } else if (*ben) {
+            tool::run_bench(c, ba);
+        } else if (*demo) {
+            tool::run_demo(c, dm);
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tinymim: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

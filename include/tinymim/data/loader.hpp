@@ -1,0 +1,159 @@
+// loader<S>: batches of augmented images (and labels) prepared on a background thread while the
+// current batch trains. Deterministic: batch b of epoch e depends only on (seed, e, b), not on timing.
+// For TinyMIM's input policy it renders two views of one crop: the teacher's (no jitter) and the
+// student's (colour jitter).
+#pragma once
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "tinymim/core/random.hpp"
+#include "tinymim/data/augment.hpp"
+#include "tinymim/data/dataset.hpp"
+#include "tinymim/tensor/tensor.hpp"
+
+namespace tinymim::data {
+
+template <class S>
+struct batch {
+    tensor<float, S> images;          // the student's view (or the only view)
+    tensor<float, S> teacher_images;  // the teacher's view (empty unless two views were asked for)
+    tensor<std::int32_t, shape<dyn>> labels;
+    std::size_t epoch = 0, index = 0;
+};
+
+struct loader_options {
+    std::size_t batch_size = 64;
+    bool shuffle = true;
+    bool drop_last = true;
+    bool two_views = false;        // TinyMIM: teacher view + jittered student view of one crop
+    augment_options augment{};     // the (student) view
+    augment_options teacher_augment{};  // crop/flip are shared; only its jitter settings are used
+    std::uint64_t seed = 0;
+};
+
+template <class S>
+class loader {
+    static_assert(S::rank == 4, "loader: the image shape must be [batch, channels, height, width]");
+    static constexpr std::size_t C = S::static_extents[1], H = S::static_extents[2], W = S::static_extents[3];
+
+public:
+    loader(const image_dataset& d, loader_options o) : d_(d), o_(std::move(o)) {
+        TINYMIM_CHECK(d.channels == C, "loader: the model takes ", C, " channels, the data set has ", d.channels);
+        TINYMIM_CHECK(d.size() > 0, "loader: the data set is empty");
+        TINYMIM_CHECK(o_.batch_size > 0, "loader: batch size must be positive");
+        TINYMIM_CHECK(!o_.drop_last || d.size() >= o_.batch_size, "loader: the data set (", d.size(),
+                      " images) is smaller than one batch (", o_.batch_size, ")");
+    }
+    ~loader() { stop(); }
+    loader(const loader&) = delete;
+    loader& operator=(const loader&) = delete;
+
+    [[nodiscard]] std::size_t batches_per_epoch() const {
+        return o_.drop_last ? d_.size() / o_.batch_size : (d_.size() + o_.batch_size - 1) / o_.batch_size;
+    }
+
+    // Batch `index` of `epoch`, computed here (no thread).
+    [[nodiscard]] batch<S> make(std::size_t epoch, std::size_t index) const {
+        const auto order = permutation(epoch);
+        const std::size_t b0 = index * o_.batch_size, n = std::min(o_.batch_size, d_.size() - b0);
+        batch<S> b;
+        b.epoch = epoch;
+        b.index = index;
+        b.images = tensor<float, S>({n, C, H, W});
+        if (o_.two_views) b.teacher_images = tensor<float, S>({n, C, H, W});
+        b.labels = tensor<std::int32_t, shape<dyn>>({n});
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t idx = order[b0 + i];
+            const counter_rng r = counter_rng(o_.seed).fork(epoch).fork(1 + idx);
+            const crop_box box = sample_crop(d_.height, d_.width, o_.augment, r);
+            render(d_.image(idx), C, d_.height, d_.width, box, H, W, o_.augment, r.fork(1), d_.mean, d_.std,
+                   b.images.data() + i * C * H * W);
+            if (o_.two_views)
+                render(d_.image(idx), C, d_.height, d_.width, box, H, W, o_.teacher_augment, r.fork(2), d_.mean, d_.std,
+                       b.teacher_images.data() + i * C * H * W);
+            b.labels[i] = d_.labels[idx];
+        }
+        return b;
+    }
+
+    // Starts preparing batches from (epoch, index) on, one ahead, on a background thread.
+    void start(std::size_t epoch, std::size_t index) {
+        stop();
+        next_epoch_ = epoch;
+        next_index_ = index;
+        running_ = true;
+        worker_ = std::thread([this] { work(); });
+    }
+    // The next batch, in order (waits for the background thread when it is behind).
+    [[nodiscard]] batch<S> next() {
+        if (!running_) start(next_epoch_, next_index_);
+        std::unique_lock lk(m_);
+        cv_.wait(lk, [&] { return ready_.has_value() || error_; });
+        if (error_) std::rethrow_exception(error_);
+        batch<S> b = std::move(*ready_);
+        ready_.reset();
+        cv_.notify_all();
+        return b;
+    }
+    void stop() {
+        if (!running_) return;
+        {
+            std::lock_guard lk(m_);
+            running_ = false;
+        }
+        cv_.notify_all();
+        if (worker_.joinable()) worker_.join();
+        ready_.reset();
+    }
+
+private:
+    std::vector<std::size_t> permutation(std::size_t epoch) const {
+        std::vector<std::size_t> p(d_.size());
+        std::iota(p.begin(), p.end(), 0);
+        if (o_.shuffle) {
+            const counter_rng r = counter_rng(o_.seed ^ 0xA5A5A5A5ULL).fork(epoch);
+            for (std::size_t i = p.size(); i > 1; --i) std::swap(p[i - 1], p[r.bits(i) % i]);
+        }
+        return p;
+    }
+    void work() {
+        try {
+            for (;;) {
+                batch<S> b = make(next_epoch_, next_index_);
+                if (++next_index_ == batches_per_epoch()) {
+                    next_index_ = 0;
+                    ++next_epoch_;
+                }
+                std::unique_lock lk(m_);
+                cv_.wait(lk, [&] { return !ready_.has_value() || !running_; });
+                if (!running_) return;
+                ready_ = std::move(b);
+                cv_.notify_all();
+            }
+        } catch (...) {
+            std::lock_guard lk(m_);
+            error_ = std::current_exception();
+            cv_.notify_all();
+        }
+    }
+
+    const image_dataset& d_;
+    loader_options o_;
+    std::thread worker_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::optional<batch<S>> ready_;
+    std::exception_ptr error_;
+    bool running_ = false;
+    std::size_t next_epoch_ = 0, next_index_ = 0;
+};
+
+}  // namespace tinymim::data

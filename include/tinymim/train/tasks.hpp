@@ -1,0 +1,233 @@
+// The TinyMIM recipe as functions: MAE pre-training, TinyMIM distillation, fine-tuning, evaluation.
+// Each writes <out>/<name>.ckpt (resumable), <name>_metrics.csv, <name>_loss.png and the final weights
+// <name>.safetensors (timm / MAE names).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "tinymim/data/loader.hpp"
+#include "tinymim/distill/distiller.hpp"
+#include "tinymim/io/weights.hpp"
+#include "tinymim/nn/mae.hpp"
+#include "tinymim/nn/vit.hpp"
+#include "tinymim/ops/losses.hpp"
+#include "tinymim/optim/adamw.hpp"
+#include "tinymim/train/loop.hpp"
+
+namespace tinymim::train {
+
+struct task_options {
+    loop_options loop{};
+    std::size_t batch_size = 64;
+    double weight_decay = 0.05;
+    double beta2 = 0.95;           // 0.95 for pre-training and distillation, 0.999 for fine-tuning
+    double drop_path = 0;
+    double mask_ratio = 0.75;
+    double layer_decay = 1.0;
+    double label_smoothing = 0;
+    double clip_grad_norm = 0;
+    double crop_scale_min = 0.2;   // RandomResizedCrop area range lower end
+    bool flip = true;
+    double jitter = 0.4;           // distillation: colour jitter of the student view
+};
+
+struct eval_result {
+    double accuracy = 0, loss = 0;
+    std::size_t images = 0;
+};
+
+// Top-1 accuracy and mean cross-entropy of a classifier on a data set (no augmentation).
+template <class Vit>
+eval_result evaluate(Vit& model, const data::image_dataset& d, std::size_t batch_size = 256) {
+    using S = typename Vit::image_shape;
+    data::loader<S> ld(d, {.batch_size = batch_size, .shuffle = false, .drop_last = false});
+    tape<cpu> t;
+    eval_result r;
+    double loss_sum = 0;
+    std::size_t correct = 0;
+    no_grad ng;
+    for (std::size_t b = 0; b < ld.batches_per_epoch(); ++b) {
+        auto bt = ld.make(0, b);
+        t.reset();
+        auto logits = model.forward(t, input(t, bt.images));
+        auto loss = ops::cross_entropy(logits, bt.labels);
+        const std::size_t n = bt.labels.size(), c = logits.extent(1);
+        for (std::size_t i = 0; i < n; ++i) {
+            const float* row = logits.data() + i * c;
+            std::size_t arg = 0;
+            for (std::size_t j = 1; j < c; ++j)
+                if (row[j] > row[arg]) arg = j;
+            correct += std::int32_t(arg) == bt.labels[i];
+        }
+        loss_sum += double(loss.data()[0]) * double(n);
+        r.images += n;
+    }
+    r.accuracy = double(correct) / double(r.images);
+    r.loss = loss_sum / double(r.images);
+    return r;
+}
+
+// MAE pre-training of `m` on `d` (labels unused).
+template <class Mae>
+loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_options& o) {
+    using S = typename Mae::image_shape;
+    using T = typename Mae::value_type;
+    data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
+    data::loader<S> ld(d, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
+    optim::adamw<T> opt(io::collect(m), {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay,
+                                         .clip_grad_norm = o.clip_grad_norm});
+    tape<cpu> t;
+    const counter_rng rng(o.loop.seed ^ 0x4D4145ULL);
+    bool started = false;
+    auto step = [&](std::size_t epoch, std::size_t index, double lr) {
+        if (!started) {
+            ld.start(epoch, index);
+            started = true;
+        }
+        auto b = ld.next();
+        const std::size_t s = epoch * (o.loop.steps_per_epoch ? std::min(o.loop.steps_per_epoch, ld.batches_per_epoch())
+                                                              : ld.batches_per_epoch()) + index;
+        t.reset();
+        auto mask = nn::mae_mask<cpu, T>::random(b.labels.size(), Mae::P, o.mask_ratio, rng.fork(s));
+        nn::vit_run run;
+        run.training = true;
+        run.drop_path = o.drop_path;
+        run.rng = rng.fork(s).fork(1);
+        auto out = m.forward(t, input(t, b.images), mask, run);
+        const double loss = double(out.loss.data()[0]);
+        if (std::isfinite(loss)) {
+            out.loss.backward();
+            opt.step(lr);
+        }
+        return step_output{b.labels.size(), {loss}};
+    };
+    auto save = [&](const std::filesystem::path& p, std::size_t s) {
+        checkpoint_writer<T> w;
+        w.add_model("model.", m);
+        w.add_optimizer(opt);
+        w.write(p, {.step = s, .kind = "pretrain", .seed = o.loop.seed, .optim_steps = opt.step_counts()});
+    };
+    auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
+        load_checkpoint_group(p, "model.", m);
+        load_checkpoint_optimizer(p, opt, meta);
+    };
+    auto r = run_loop(o.loop, ld.batches_per_epoch(), {"mae_loss"}, step, save, load);
+    ld.stop();
+    io::save_weights(m, o.loop.out / (o.loop.name + ".safetensors"));
+    return r;
+}
+
+// TinyMIM distillation of the distiller's student from its teacher on `d` (labels unused).
+template <class Distiller>
+loop_result distill(Distiller& dist, const data::image_dataset& d, const task_options& o) {
+    using S = typename Distiller::student_type::image_shape;
+    using T = typename Distiller::value_type;
+    data::augment_options shared{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
+    data::augment_options student = shared;
+    student.brightness = student.contrast = student.saturation = o.jitter;
+    data::loader<S> ld(d, {.batch_size = o.batch_size, .two_views = true, .augment = student,
+                           .teacher_augment = shared, .seed = o.loop.seed});
+    bool started = false;
+    auto step = [&](std::size_t epoch, std::size_t index, double lr) {
+        if (!started) {
+            ld.start(epoch, index);
+            started = true;
+        }
+        auto b = ld.next();
+        const auto r = dist.step(b.teacher_images, b.images, lr);
+        std::vector<double> terms = {r.total};
+        if (Distiller::n_terms > 1) terms.insert(terms.end(), r.terms.begin(), r.terms.end());
+        return step_output{b.labels.size(), terms};
+    };
+    auto save = [&](const std::filesystem::path& p, std::size_t s) {
+        checkpoint_writer<T> w;
+        w.add_model("student.", dist.student());
+        w.add_model("distiller.", dist);
+        w.add_optimizer(dist.optimizer());
+        w.write(p, {.step = s, .kind = "distill", .seed = o.loop.seed, .optim_steps = dist.optimizer().step_counts()});
+    };
+    auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
+        load_checkpoint_group(p, "student.", dist.student());
+        load_checkpoint_group(p, "distiller.", dist);
+        load_checkpoint_optimizer(p, dist.optimizer(), meta);
+        dist.set_steps(meta.step);
+    };
+    std::vector<std::string> names = {"loss"};
+    if (Distiller::n_terms > 1)
+        for (const auto& n : Distiller::term_names()) names.push_back(n);
+    auto r = run_loop(o.loop, ld.batches_per_epoch(), names, step, save, load);
+    ld.stop();
+    io::save_weights(dist.student(), o.loop.out / (o.loop.name + ".safetensors"));
+    return r;
+}
+
+// Fine-tuning of a classifier (cross-entropy with label smoothing, layer decay, linearly increasing
+// drop path), evaluated on `test` after every epoch (<name>_eval.csv, <name>_accuracy.png).
+template <class Vit>
+loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::image_dataset& test,
+                     const task_options& o, eval_result* final_eval = nullptr) {
+    using S = typename Vit::image_shape;
+    using T = typename Vit::value_type;
+    data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
+    data::loader<S> ld(train_set, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
+    optim::adamw<T> opt(io::collect(m), {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay,
+                                         .clip_grad_norm = o.clip_grad_norm, .layer_decay = o.layer_decay,
+                                         .depth = Vit::depth});
+    tape<cpu> t;
+    const counter_rng rng(o.loop.seed ^ 0x46544EULL);
+    bool started = false;
+    std::size_t step_no = 0;
+    auto step = [&](std::size_t epoch, std::size_t index, double lr) {
+        if (!started) {
+            ld.start(epoch, index);
+            started = true;
+        }
+        auto b = ld.next();
+        t.reset();
+        nn::vit_run run;
+        run.training = true;
+        run.drop_path = o.drop_path;
+        run.rng = rng.fork(step_no++);
+        auto loss = ops::cross_entropy(m.forward(t, input(t, b.images), run), b.labels, T(o.label_smoothing));
+        const double v = double(loss.data()[0]);
+        if (std::isfinite(v)) {
+            loss.backward();
+            opt.step(lr);
+        }
+        return step_output{b.labels.size(), {v}};
+    };
+    auto save = [&](const std::filesystem::path& p, std::size_t s) {
+        checkpoint_writer<T> w;
+        w.add_model("model.", m);
+        w.add_optimizer(opt);
+        w.write(p, {.step = s, .kind = "finetune", .seed = o.loop.seed, .optim_steps = opt.step_counts()});
+    };
+    auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
+        load_checkpoint_group(p, "model.", m);
+        load_checkpoint_optimizer(p, opt, meta);
+        step_no = meta.step;
+    };
+    std::filesystem::create_directories(o.loop.out);
+    csv_log evlog(o.loop.out / (o.loop.name + "_eval.csv"), {"epoch", "test_accuracy", "test_loss"}, o.loop.resume);
+    eval_result last;
+    auto on_epoch = [&](std::size_t epoch) {
+        last = evaluate(m, test);
+        evlog.row({double(epoch + 1), last.accuracy, last.loss});
+        std::fprintf(stderr, "%s: epoch %zu test accuracy %.2f%% (loss %.4f)\n", o.loop.name.c_str(), epoch + 1,
+                     100 * last.accuracy, last.loss);
+    };
+    auto r = run_loop(o.loop, ld.batches_per_epoch(), {"ce_loss"}, step, save, load, on_epoch);
+    ld.stop();
+    if (o.loop.plot)
+        plot_csv(evlog.path(), o.loop.out / (o.loop.name + "_accuracy.png"), o.loop.name + ": test accuracy", "epoch",
+                 {"test_accuracy"}, "top-1");
+    if (last.images == 0) last = evaluate(m, test);
+    if (final_eval != nullptr) *final_eval = last;
+    io::save_weights(m, o.loop.out / (o.loop.name + ".safetensors"));
+    return r;
+}
+
+}  // namespace tinymim::train
