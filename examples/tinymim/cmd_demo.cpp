@@ -32,20 +32,27 @@ void run_demo(const common_options& c0, const demo_args& a) {
 
     common_options pre = c;
     pre.train_limit = p.pretrain_images;
-    pretrain_args teacher{.model = "fm-small", .epochs = p.pretrain_epochs, .batch = p.batch, .name = "teacher_mae"};
+    // Learning rates for these small models and short schedules: base lr 1e-3 (lr = blr * batch / 256),
+    // a quarter of the schedule as warm-up.
+    const double warm = 0.25 * double(p.pretrain_epochs), warm_ft = 0.25 * double(p.finetune_epochs);
+    pretrain_args teacher{.model = "fm-small", .epochs = p.pretrain_epochs, .batch = p.batch, .blr = 1e-3,
+                          .warmup_epochs = warm, .name = "teacher_mae"};
     const auto tr = run_pretrain(pre, teacher);
 
     distill_args dis{.teacher = "fm-small", .student = "fm-tiny", .teacher_weights = c.out / "teacher_mae.safetensors",
-                     .epochs = p.pretrain_epochs, .batch = p.batch, .name = "student_tinymim"};
+                     .epochs = p.pretrain_epochs, .batch = p.batch, .blr = 1e-3, .warmup_epochs = warm,
+                     .name = "student_tinymim"};
     const auto dr = run_distill(pre, dis);
 
-    pretrain_args base{.model = "fm-tiny", .epochs = p.pretrain_epochs, .batch = p.batch, .name = "student_mae"};
+    pretrain_args base{.model = "fm-tiny", .epochs = p.pretrain_epochs, .batch = p.batch, .blr = 1e-3,
+                       .warmup_epochs = warm, .name = "student_mae"};
     const auto br = run_pretrain(pre, base);
 
     common_options ft = c;
     ft.train_limit = p.finetune_images;
     auto finetune = [&](const std::string& model, const std::filesystem::path& w, const std::string& name) {
-        return run_finetune(ft, {.model = model, .weights = w, .epochs = p.finetune_epochs, .batch = p.batch, .name = name});
+        return run_finetune(ft, {.model = model, .weights = w, .epochs = p.finetune_epochs, .batch = p.batch,
+                                 .blr = 1e-3, .warmup_epochs = warm_ft, .name = name});
     };
     const auto e_teacher = finetune("fm-small", c.out / "teacher_mae.safetensors", "teacher_finetune");
     const auto e_mae = finetune("fm-tiny", c.out / "student_mae.safetensors", "student_mae_finetune");

@@ -48,16 +48,23 @@ public:
         return allocate(bytes);
     }
 
+    // A position in the arena; rewind(m) frees everything handed out after it (memory before m stays).
+    struct mark_t {
+        std::size_t block, offset, used;
+    };
+    [[nodiscard]] mark_t mark() const noexcept { return {current_, offset_, used_}; }
+    void rewind(const mark_t& m) noexcept {
+        current_ = m.block;
+        offset_ = m.offset;
+        used_ = m.used;
+    }
+
     // Frees everything handed out since the last reset.
     void reset() {
         if (blocks_.size() > 1) {
-            std::size_t total = 0;
-            for (auto& b : blocks_) {
-                total += b.capacity;
-                B::deallocate(b.ptr, b.capacity);
-            }
+            for (auto& b : blocks_) B::deallocate(b.ptr, b.capacity);
             blocks_.clear();
-            const std::size_t cap = std::max(total, high_water_);
+            const std::size_t cap = high_water_;  // one block has no lost tails: the high-water mark suffices
             blocks_.push_back({B::allocate(cap), cap});
             ++block_allocations_;
             next_block_ = cap;

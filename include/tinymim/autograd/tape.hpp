@@ -127,6 +127,27 @@ public:
         }
     }
 
+    // Inference memory: a position on the tape, and keep(m, value, n) that frees everything made after m
+    // except `value` (n elements), which moves to m's position. Only for values made under no_grad (no
+    // node may have been recorded since m): a frozen teacher then holds one block's temporaries at a time.
+    struct mark_t {
+        typename arena<B>::mark_t data;
+        typename arena<cpu>::mark_t host;
+        std::size_t nodes;
+    };
+    [[nodiscard]] mark_t mark() const noexcept { return {data_.mark(), host_.mark(), nodes_.size()}; }
+    template <element T>
+    [[nodiscard]] slot<T>* keep(const mark_t& m, const slot<T>* value) {
+        TINYMIM_CHECK(nodes_.size() == m.nodes, "tape::keep: nodes were recorded since the mark (keep is for no_grad code)");
+        const std::size_t n = value->size;
+        const T* src = value->value;
+        data_.rewind(m.data);
+        host_.rewind(m.host);
+        T* dst = static_cast<T*>(data_.allocate(n * sizeof(T)));
+        if (dst != src) B::move(dst, src, n * sizeof(T));  // the regions may overlap
+        return wrap(dst, n, false);
+    }
+
     // Forgets every node and frees the activation memory; every var of this step becomes invalid.
     void reset() {
         nodes_.clear();

@@ -17,6 +17,7 @@ concept backend = requires(std::size_t n, void* p, const void* cp) {
     B::copy_to_host(p, cp, n);
     B::copy_from_host(p, cp, n);
     B::copy(p, cp, n);
+    B::move(p, cp, n);  // copy for overlapping regions
 };
 
 }  // namespace tinymim

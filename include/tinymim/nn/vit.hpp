@@ -118,7 +118,13 @@ public:
             br.stop_after_qkv = run.stop_after_qkv && i + 1 == last;
             const bool traced = run.trace_block == i + 1;
             br.heads = traced ? run.trace_heads : 0;
-            x = blocks[i].forward(t, x, br, traced ? trace : nullptr);
+            if (!grad_enabled() && !traced) {  // inference: keep only the block's output
+                const auto m = t.mark();
+                auto y = blocks[i].forward(t, x, br);
+                x = var<T, S, B>(&t, t.keep(m, y.get_slot()), y.shape());
+            } else {
+                x = blocks[i].forward(t, x, br, traced ? trace : nullptr);
+            }
             ++blocks_run_;
         }
         return x;

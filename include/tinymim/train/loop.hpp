@@ -29,6 +29,7 @@ struct loop_options {
     bool resume = false;                   // continue from <out>/<name>.ckpt when it exists
     std::uint64_t seed = 0;
     bool plot = true;
+    std::size_t stop_after = 0;            // stop (with a checkpoint) after this many steps of this call (0: run to the end)
 };
 
 struct loop_result {
@@ -69,7 +70,8 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
     for (const auto& t : term_names) cols.push_back(t);
     csv_log log(o.out / (o.name + "_metrics.csv"), cols, res.resumed);
     progress bar(o.name, total, spe, start);
-    for (std::size_t s = start; s < total; ++s) {
+    const std::size_t end = o.stop_after ? std::min(total, start + o.stop_after) : total;
+    for (std::size_t s = start; s < end; ++s) {
         const double lr = sched(s);
         const step_output r = step(s / spe, s % spe, lr);
         for (std::size_t i = 0; i < r.terms.size(); ++i)
@@ -87,9 +89,9 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
         }
         const bool epoch_end = (s + 1) % spe == 0;
         if (epoch_end && on_epoch) on_epoch(s / spe);
-        if ((o.checkpoint_every ? (s + 1) % o.checkpoint_every == 0 : epoch_end) || s + 1 == total) save(ckpt, s + 1);
+        if ((o.checkpoint_every ? (s + 1) % o.checkpoint_every == 0 : epoch_end) || s + 1 == end) save(ckpt, s + 1);
     }
-    res.steps = total;
+    res.steps = end;
     res.images_per_second = bar.images_per_second();
     res.seconds = bar.seconds();
     if (o.plot && !term_names.empty())

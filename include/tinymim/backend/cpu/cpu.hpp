@@ -30,6 +30,10 @@ struct cpu {
     static void copy(void* dst, const void* src, std::size_t bytes) {
         if (bytes != 0) std::memcpy(dst, src, bytes);
     }
+    // Like copy, for regions that may overlap.
+    static void move(void* dst, const void* src, std::size_t bytes) {
+        if (bytes != 0) std::memmove(dst, src, bytes);
+    }
 };
 
 }  // namespace tinymim::backends

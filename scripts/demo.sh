@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the dependencies, builds the tinymim tool and runs the main job: the TinyMIM recipe on
+# Fashion-MNIST (MAE teacher, TinyMIM student, MAE-from-scratch baseline, fine-tuning, test accuracy).
+# Usage: scripts/demo.sh [tinymim demo options, e.g. --profile full --out runs/full]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+build=build
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache ${TINYMIM_CMAKE_ARGS:-}
+cmake --build "$build" -j "$(nproc)" --target tinymim_tool
+exec "$build/examples/tinymim" demo --out runs/demo "$@"
