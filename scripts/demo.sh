@@ -4,6 +4,7 @@
 # Usage: scripts/demo.sh [tinymim demo options, e.g. --profile full --out runs/full]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}  # cache hits across clones in other folders
 bash scripts/install-deps.sh
 build=build
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache ${TINYMIM_CMAKE_ARGS:-}

@@ -3,6 +3,7 @@
 # Usage: scripts/test.sh [build-dir]     (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}  # cache hits across clones in other folders
 bash scripts/install-deps.sh
 build=${1:-build}
 jobs=$(nproc)

@@ -34,6 +34,7 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
               .resume = c.resume, .seed = c.seed, .plot = !c.quiet_plots};
     o.batch_size = a.batch;
     o.jitter = a.jitter;
+    o.crop_scale_min = a.crop_scale_min;
     std::fprintf(stderr, "distill: %s -> %s, target %s, teacher block %zu, %s input, %zu images, batch %zu, lr %.2e\n",
                  a.teacher.c_str(), a.student.c_str(), a.target.c_str(), dist.teacher_tap(), a.input.c_str(),
                  train_set.size(), a.batch, o.loop.lr);

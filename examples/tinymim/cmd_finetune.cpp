@@ -47,7 +47,7 @@ tinymim::train::eval_result run_finetune(const common_options& c, const finetune
             o.layer_decay = a.layer_decay;
             o.drop_path = a.drop_path;
             o.label_smoothing = a.label_smoothing;
-            o.crop_scale_min = 0.35;
+            o.crop_scale_min = a.crop_scale_min;
             std::fprintf(stderr, "finetune: %s%s%s, %zu classes, %zu images, batch %zu, lr %.2e\n", a.model.c_str(),
                          a.weights.empty() ? " from scratch" : " from ", a.weights.c_str(), K, train_set.size(), a.batch,
                          o.loop.lr);

@@ -18,6 +18,7 @@ tinymim::train::loop_result run_pretrain(const common_options& c, const pretrain
         o.weight_decay = a.weight_decay;
         o.mask_ratio = a.mask_ratio;
         o.drop_path = a.drop_path;
+        o.crop_scale_min = a.crop_scale_min;
         std::fprintf(stderr, "pretrain: MAE on %s, %zu images, mask ratio %.2f, batch %zu, lr %.2e\n", a.model.c_str(),
                      train_set.size(), a.mask_ratio, a.batch, o.loop.lr);
         return train::pretrain_mae(*m, train_set, o);

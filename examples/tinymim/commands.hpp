@@ -30,6 +30,7 @@ struct pretrain_args {
     std::size_t epochs = 20, batch = 128, steps_per_epoch = 0;
     double blr = 1.5e-4;  // lr = blr * batch / 256 (MAE)
     double warmup_epochs = 2, weight_decay = 0.05, drop_path = 0;
+    double crop_scale_min = 0.2;  // RandomResizedCrop (MAE / TinyMIM: 0.2)
     std::string name = "pretrain";
 };
 tinymim::train::loop_result run_pretrain(const common_options& c, const pretrain_args& a);
@@ -43,6 +44,7 @@ struct distill_args {
     double mask_ratio = 0.75, drop_path = 0.1, jitter = 0.4;
     std::size_t epochs = 20, batch = 128, steps_per_epoch = 0;
     double blr = 1.5e-4, warmup_epochs = 2, weight_decay = 0.05;
+    double crop_scale_min = 0.2;
     std::string name = "distill";
 };
 tinymim::train::loop_result run_distill(const common_options& c, const distill_args& a);
@@ -54,6 +56,7 @@ struct finetune_args {
     std::size_t epochs = 20, batch = 128, steps_per_epoch = 0;
     double blr = 5e-4, warmup_epochs = 2, min_lr = 1e-6, weight_decay = 0.05, layer_decay = 0.75, drop_path = 0.1,
            label_smoothing = 0.1;
+    double crop_scale_min = 0.35;
     std::string name = "finetune";
 };
 tinymim::train::eval_result run_finetune(const common_options& c, const finetune_args& a);

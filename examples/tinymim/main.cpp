@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     pre->add_option("--warmup-epochs", pa.warmup_epochs)->capture_default_str();
     pre->add_option("--weight-decay", pa.weight_decay)->capture_default_str();
     pre->add_option("--name", pa.name, "file stem of the outputs")->capture_default_str();
+    pre->add_option("--crop-scale", pa.crop_scale_min, "RandomResizedCrop: smallest area fraction")->capture_default_str();
 
     tool::distill_args da;
     auto* dis = app.add_subcommand("distill", "TinyMIM distillation of a student from a pre-trained teacher");
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
     dis->add_option("--blr", da.blr)->capture_default_str();
     dis->add_option("--warmup-epochs", da.warmup_epochs)->capture_default_str();
     dis->add_option("--name", da.name)->capture_default_str();
+    dis->add_option("--crop-scale", da.crop_scale_min, "RandomResizedCrop: smallest area fraction")->capture_default_str();
 
     tool::finetune_args fa;
     auto* fin = app.add_subcommand("finetune", "classification fine-tuning (from --weights, or from scratch)");
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
     fin->add_option("--label-smoothing", fa.label_smoothing)->capture_default_str();
     fin->add_option("--warmup-epochs", fa.warmup_epochs)->capture_default_str();
     fin->add_option("--name", fa.name)->capture_default_str();
+    fin->add_option("--crop-scale", fa.crop_scale_min, "RandomResizedCrop: smallest area fraction")->capture_default_str();
 
     tool::eval_args ea;
     auto* ev = app.add_subcommand("eval", "top-1 accuracy and loss of a fine-tuned model on the test set");

@@ -44,6 +44,21 @@ struct gradcheck_report {
 };
 
 namespace detail {
+// Compares one coordinate and records the outcome in rep (and the mismatch in msg).
+inline void compare(gradcheck_report& rep, std::ostringstream& msg, const gradcheck_options& opt, double analytic,
+                    double numeric, const std::string& where) {
+    const double err = std::abs(analytic - numeric);
+    const double scale = std::max(std::abs(analytic), std::abs(numeric));
+    rep.max_abs_error = std::max(rep.max_abs_error, err);
+    if (scale > 10 * opt.atol) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);  // where meaningful
+    ++rep.checked;
+    if (!(err <= opt.atol + opt.rtol * scale)) {
+        if (rep.ok) msg << "gradient mismatch:\n";
+        rep.ok = false;
+        msg << "  " << where << ": analytic " << analytic << ", numeric " << numeric << "\n";
+    }
+}
+
 template <class V>
 double projected(const V& y, const std::vector<double>& r) {
     const double* p = y.data();
@@ -116,17 +131,10 @@ template <class F, class... S>
             x[c] = x0;
             const double numeric = (sp - sm) / (2 * opt.step);
             const double analytic = g[c] - seeds[idx_input][c];
-            const double err = std::abs(analytic - numeric);
-            const double scale = std::max(std::abs(analytic), std::abs(numeric));
-            rep.max_abs_error = std::max(rep.max_abs_error, err);
-            if (scale > 10 * opt.atol) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);  // where meaningful
-            ++rep.checked;
-            if (!(err <= opt.atol + opt.rtol * scale)) {
-                if (rep.ok) msg << "gradient mismatch:\n";
-                rep.ok = false;
-                msg << "  input " << idx_input << " coordinate " << c << ": analytic " << analytic << ", numeric "
-                    << numeric << " (slot held " << g[c] << ", pre-seeded " << seeds[idx_input][c] << ")\n";
-            }
+            std::ostringstream where;
+            where << "input " << idx_input << " coordinate " << c << " (slot held " << g[c] << ", pre-seeded "
+                  << seeds[idx_input][c] << ")";
+            detail::compare(rep, msg, opt, analytic, numeric, where.str());
         }
     };
     [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -194,16 +202,7 @@ template <class Model, class F>
             p.value[c] = x0;
             const double numeric = (sp - sm) / (2 * opt.step);
             const double analytic = *p.has_grad ? p.grad[c] : 0.0;
-            const double err = std::abs(analytic - numeric);
-            const double scale = std::max(std::abs(analytic), std::abs(numeric));
-            rep.max_abs_error = std::max(rep.max_abs_error, err);
-            if (scale > 10 * opt.atol) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);  // where meaningful
-            ++rep.checked;
-            if (!(err <= opt.atol + opt.rtol * scale)) {
-                if (rep.ok) msg << "gradient mismatch:\n";
-                rep.ok = false;
-                msg << "  " << p.name << "[" << c << "]: analytic " << analytic << ", numeric " << numeric << "\n";
-            }
+            detail::compare(rep, msg, opt, analytic, numeric, p.name + "[" + std::to_string(c) + "]");
         }
     }
     rep.message = msg.str();

@@ -34,6 +34,23 @@ struct task_options {
     double jitter = 0.4;           // distillation: colour jitter of the student view
 };
 
+namespace detail {
+// Checkpoint of one model ("model.") and its optimizer.
+template <class Model, class Opt>
+void save_model_checkpoint(const std::filesystem::path& p, std::size_t step, const char* kind, std::uint64_t seed,
+                           Model& m, Opt& opt) {
+    checkpoint_writer<typename Model::value_type> w;
+    w.add_model("model.", m);
+    w.add_optimizer(opt);
+    w.write(p, {.step = step, .kind = kind, .seed = seed, .optim_steps = opt.step_counts()});
+}
+template <class Model, class Opt>
+void load_model_checkpoint(const std::filesystem::path& p, const checkpoint_meta& meta, Model& m, Opt& opt) {
+    load_checkpoint_group(p, "model.", m);
+    load_checkpoint_optimizer(p, opt, meta);
+}
+}  // namespace detail
+
 struct eval_result {
     double accuracy = 0, loss = 0;
     std::size_t images = 0;
@@ -105,14 +122,10 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
         return step_output{b.labels.size(), {loss}};
     };
     auto save = [&](const std::filesystem::path& p, std::size_t s) {
-        checkpoint_writer<T> w;
-        w.add_model("model.", m);
-        w.add_optimizer(opt);
-        w.write(p, {.step = s, .kind = "pretrain", .seed = o.loop.seed, .optim_steps = opt.step_counts()});
+        detail::save_model_checkpoint(p, s, "pretrain", o.loop.seed, m, opt);
     };
     auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
-        load_checkpoint_group(p, "model.", m);
-        load_checkpoint_optimizer(p, opt, meta);
+        detail::load_model_checkpoint(p, meta, m, opt);
     };
     auto r = run_loop(o.loop, ld.batches_per_epoch(), {"mae_loss"}, step, save, load);
     ld.stop();
@@ -200,14 +213,10 @@ loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::i
         return step_output{b.labels.size(), {v}};
     };
     auto save = [&](const std::filesystem::path& p, std::size_t s) {
-        checkpoint_writer<T> w;
-        w.add_model("model.", m);
-        w.add_optimizer(opt);
-        w.write(p, {.step = s, .kind = "finetune", .seed = o.loop.seed, .optim_steps = opt.step_counts()});
+        detail::save_model_checkpoint(p, s, "finetune", o.loop.seed, m, opt);
     };
     auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
-        load_checkpoint_group(p, "model.", m);
-        load_checkpoint_optimizer(p, opt, meta);
+        detail::load_model_checkpoint(p, meta, m, opt);
         step_no = meta.step;
     };
     std::filesystem::create_directories(o.loop.out);

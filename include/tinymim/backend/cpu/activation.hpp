@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <utility>
 
 #include <Eigen/Core>                          // vectorised exp
 #include <unsupported/Eigen/SpecialFunctions>  // vectorised erf
@@ -13,6 +14,17 @@
 namespace tinymim::backends {
 
 namespace cpu_detail {
+// Mean and sum of squared deviations of one row, accumulated in double.
+template <class T>
+std::pair<double, double> row_moments(const T* x, std::size_t n) {
+    double s = 0;
+    for (std::size_t j = 0; j < n; ++j) s += double(x[j]);
+    const double mu = s / double(n);
+    double v = 0;
+    for (std::size_t j = 0; j < n; ++j) v += (double(x[j]) - mu) * (double(x[j]) - mu);
+    return {mu, v};
+}
+
 // Runs f(begin, count) over [0, n) in cache-sized chunks, in parallel.
 template <class F>
 void chunked(std::size_t n, F&& f) {
@@ -118,11 +130,7 @@ void layer_norm_forward(cpu, std::size_t rows, std::size_t n, T eps, const T* x,
     for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
         const T* xr = x + std::size_t(r) * n;
         T* yr = y + std::size_t(r) * n;
-        double s = 0;
-        for (std::size_t j = 0; j < n; ++j) s += double(xr[j]);
-        const double mu = s / double(n);
-        double v = 0;
-        for (std::size_t j = 0; j < n; ++j) v += (double(xr[j]) - mu) * (double(xr[j]) - mu);
+        const auto [mu, v] = cpu_detail::row_moments(xr, n);
         const T rs = T(1.0 / std::sqrt(v / double(n) + double(eps)));
         const T m = T(mu);
         mean[r] = m;
@@ -196,11 +204,7 @@ void standardize_rows(cpu, std::size_t rows, std::size_t n, T eps, const T* x, T
     for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
         const T* xr = x + std::size_t(r) * n;
         T* yr = y + std::size_t(r) * n;
-        double s = 0;
-        for (std::size_t j = 0; j < n; ++j) s += double(xr[j]);
-        const double mu = s / double(n);
-        double v = 0;
-        for (std::size_t j = 0; j < n; ++j) v += (double(xr[j]) - mu) * (double(xr[j]) - mu);
+        const auto [mu, v] = cpu_detail::row_moments(xr, n);
         const double inv = 1.0 / std::sqrt(v / double(n > 1 ? n - 1 : 1) + double(eps));
         for (std::size_t j = 0; j < n; ++j) yr[j] = T((double(xr[j]) - mu) * inv);
     }
