@@ -3,6 +3,7 @@
 # (benchmarks/peer_pytorch.py), one right after the other, at 1 and 2 threads; prints a Markdown table
 # with the ratios (tinymim images/s over PyTorch images/s; peak RSS tinymim over PyTorch).
 #   pip install torch timm && bash benchmarks/compare.sh [build-dir]
+# Environment: STEPS (timed steps, default 5), THREADS (default "1 2"), ONLY (a regex selecting cases).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tool=${1:-build}/examples/tinymim
@@ -19,6 +20,7 @@ echo "| benchmark | threads | tinymim img/s | PyTorch img/s | speed ratio | tiny
 echo "|---|---|---|---|---|---|---|"
 for threads in ${THREADS:-1 2}; do
   for c in "${cases[@]}"; do
+    [[ -n "${ONLY:-}" && ! "$c" =~ ${ONLY} ]] && continue
     ours=$("$tool" bench $c --steps "$steps" --threads "$threads" 2>/dev/null | tail -n 1)
     peer=$(OMP_NUM_THREADS=$threads python3 benchmarks/peer_pytorch.py $c --steps "$steps" --threads "$threads" 2>/dev/null | tail -n 1)
     python3 - "$c" "$threads" "$ours" "$peer" <<'PY'
