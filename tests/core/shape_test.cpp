@@ -21,6 +21,10 @@ static_assert(std::is_same_v<shape_ops::matmul_t<shape<dyn, 3, 50, 64>, shape<dy
                              shape<dyn, 3, 50, 50>>);
 static_assert(std::is_same_v<shape_ops::replace_last_t<shape<dyn, 50, 192>, 576>, shape<dyn, 50, 576>>);
 static_assert(std::is_same_v<shape_ops::remove_axis_t<shape<dyn, 50, 192>, 1>, shape<dyn, 192>>);
+static_assert(std::is_same_v<shape_ops::permute_t<shape<dyn, 50, 3, 64>, 0, 2, 1, 3>, shape<dyn, 3, 50, 64>>);
+static_assert(shape_ops::reshapeable<shape<4, 50, 192>, shape<200, 192>>() &&
+              !shape_ops::reshapeable<shape<4, 50, 192>, shape<200, 191>>());
+static_assert(std::is_same_v<shape_ops::reshape_t<shape<dyn, 50, 192>, shape<dyn, 9600>>, shape<dyn, 9600>>);
 static_assert(shapes_compatible<shape<dyn, 4>, shape<3, 4>>() && !shapes_compatible<shape<2, 4>, shape<3, 4>>());
 static_assert(std::is_same_v<common_shape_t<shape<dyn, 4>, shape<3, dyn>>, shape<3, 4>>);
 

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include "tinymim/core/shape.hpp"  // shape, dyn
@@ -106,6 +107,33 @@ consteval bool is_suffix_of() {
         return true;
     }
 }
+
+// Axes reordered: result axis i is S's axis Perm[i] (Perm must be a permutation of 0..rank-1).
+template <class S, std::size_t... Perm>
+consteval auto permute_arr() {
+    static_assert(sizeof...(Perm) == S::rank, "permute: give one axis index per axis of the shape");
+    constexpr std::array<std::size_t, S::rank> p{Perm...};
+    std::array<bool, S::rank> seen{};
+    for (std::size_t a : p) {
+        if (a >= S::rank || seen[a]) throw "permute: the axes must be a permutation of 0 .. rank-1";
+        seen[a] = true;
+    }
+    std::array<std::size_t, S::rank> out{};
+    for (std::size_t i = 0; i < S::rank; ++i) out[i] = S::static_extents[p[i]];
+    return out;
+}
+template <class S, std::size_t... Perm>
+using permute_t = from_array_t<permute_arr<S, Perm...>()>;
+
+// A reshape of S to To: allowed when both are static and hold the same number of values, or when a
+// dyn extent leaves it to the run-time check of var::view_as.
+template <class S, class To>
+consteval bool reshapeable() {
+    if constexpr (S::is_static && To::is_static) return S::static_product() == To::static_product();
+    else return true;
+}
+template <class S, class To>
+using reshape_t = std::enable_if_t<reshapeable<S, To>(), To>;
 
 // Axis 1 of a [B, N, ...] shape set to N (token count change: slicing, concatenation, gathering).
 template <class S, std::size_t N>
