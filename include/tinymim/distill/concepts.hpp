@@ -11,8 +11,14 @@
 namespace tinymim::distill {
 
 namespace detail {
-using probe_trace = nn::block_trace<double, shape<dyn, 5, 8>, cpu>;
-using probe_var = var<double, shape<dyn, 4>, cpu>;
+// The backend the probes run on: the CPU in host TUs, CUDA in nvcc TUs (which see no CPU GEMM).
+#if defined(__CUDACC__)
+using probe_backend = cuda;
+#else
+using probe_backend = cpu;
+#endif
+using probe_trace = nn::block_trace<double, shape<dyn, 5, 8>, probe_backend>;
+using probe_var = var<double, shape<dyn, 4>, probe_backend>;
 }  // namespace detail
 
 // A target: student(trace) and teacher(trace) return vars of one rank; it states its kind, whether
@@ -32,7 +38,7 @@ template <class L>
 concept loss_policy = std::default_initializable<L> && requires(const L& l, const detail::probe_var& v) {
     { L::needs_distribution } -> std::convertible_to<bool>;
     { L::name } -> std::convertible_to<const char*>;
-    { l(v, v) } -> std::same_as<var<double, shape<>, cpu>>;
+    { l(v, v) } -> std::same_as<var<double, shape<>, detail::probe_backend>>;
 };
 
 }  // namespace tinymim::distill

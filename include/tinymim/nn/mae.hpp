@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/kernels.hpp"
 #include "tinymim/nn/vit.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/losses.hpp"

@@ -6,7 +6,7 @@
 #include <cstddef>
 
 #include "tinymim/autograd/var.hpp"
-#include "tinymim/backend/cpu/tokens.hpp"
+#include "tinymim/backend/kernels.hpp"
 #include "tinymim/ops/matmul.hpp"
 #include "tinymim/ops/softmax.hpp"
 #include "tinymim/tensor/shape_ops.hpp"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "tinymim/autograd/var.hpp"
-#include "tinymim/backend/cpu/elementwise.hpp"
+#include "tinymim/backend/kernels.hpp"
 #include "tinymim/core/random.hpp"
 
 namespace tinymim::ops {

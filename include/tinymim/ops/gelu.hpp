@@ -2,7 +2,7 @@
 #pragma once
 
 #include "tinymim/autograd/var.hpp"
-#include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/kernels.hpp"
 
 namespace tinymim::ops {
 

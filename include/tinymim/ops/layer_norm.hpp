@@ -4,7 +4,7 @@
 #include <cstddef>
 
 #include "tinymim/autograd/var.hpp"
-#include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/kernels.hpp"
 
 namespace tinymim::ops {
 

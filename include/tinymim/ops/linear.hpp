@@ -4,8 +4,7 @@
 #include <cstddef>
 
 #include "tinymim/autograd/var.hpp"
-#include "tinymim/backend/cpu/elementwise.hpp"
-#include "tinymim/backend/cpu/gemm.hpp"
+#include "tinymim/backend/kernels.hpp"
 #include "tinymim/tensor/shape_ops.hpp"
 
 namespace tinymim::ops {

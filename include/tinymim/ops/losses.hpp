@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "tinymim/autograd/var.hpp"
-#include "tinymim/backend/cpu/losses.hpp"
+#include "tinymim/backend/kernels.hpp"
 
 namespace tinymim::ops {
 

@@ -7,8 +7,7 @@
 #include <cstdint>
 
 #include "tinymim/autograd/var.hpp"
-#include "tinymim/backend/cpu/elementwise.hpp"
-#include "tinymim/backend/cpu/tokens.hpp"
+#include "tinymim/backend/kernels.hpp"
 #include "tinymim/tensor/shape_ops.hpp"
 
 namespace tinymim::ops {

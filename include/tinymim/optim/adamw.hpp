@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tinymim/backend/cpu/elementwise.hpp"
+#include "tinymim/backend/kernels.hpp"
 #include "tinymim/nn/parameter.hpp"
 #include "tinymim/optim/param_groups.hpp"
 #include "tinymim/tensor/tensor.hpp"

@@ -61,16 +61,25 @@ inline void compare(gradcheck_report& rep, std::ostringstream& msg, const gradch
 
 template <class V>
 double projected(const V& y, const std::vector<double>& r) {
-    const double* p = y.data();
+    const std::vector<double> h = y.value().to_vector();  // host copy (any backend)
     double s = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) s += r[i] * p[i];
+    for (std::size_t i = 0; i < h.size(); ++i) s += r[i] * h[i];
     return s;
+}
+
+// A copy of a host tensor on backend B.
+template <class B, class S>
+tensor<double, S, B> on_backend(const tensor<double, S, cpu>& h) {
+    tensor<double, S, B> t(h.shape());
+    t.copy_from(h.data(), h.size());
+    return t;
 }
 }  // namespace detail
 
-// f(tape<cpu>&, var<double, S_i, cpu>...) -> var<double, SY, cpu>. The inputs are double tensors;
-// they are perturbed in place during the check and restored afterwards.
-template <class F, class... S>
+// f(tape<B>&, var<double, S_i, B>...) -> var<double, SY, B>. The inputs are double tensors on the host;
+// they are perturbed in place during the check and restored afterwards. With B = cuda the function
+// runs on the device (write f as a generic lambda) and only the comparison happens on the host.
+template <class B = cpu, class F, class... S>
 [[nodiscard]] gradcheck_report check_gradients(F&& f, const gradcheck_options& opt, tensor<double, S, cpu>&... inputs) {
     gradcheck_report rep;
     std::ostringstream msg;
@@ -78,26 +87,28 @@ template <class F, class... S>
     constexpr std::size_t n_in = sizeof...(S);
 
     // Analytic pass, in poison mode, with pre-seeded gradient slots.
-    tape<cpu> t;
+    tape<B> t;
     t.set_poison(true);
-    std::tuple<tensor<double, S, cpu>...> grads{tensor<double, S, cpu>(inputs.shape())...};
+    std::tuple<tensor<double, S, B>...> grads{tensor<double, S, B>(inputs.shape())...};
+    std::tuple<tensor<double, S, B>...> xs_dev{detail::on_backend<B>(inputs)...};
     auto xs = std::tie(inputs...);
     std::array<bool, n_in> flags{};
     std::array<std::vector<double>, n_in> seeds;
     auto seed_slot = [&](std::size_t k, auto& g) {
         seeds[k].resize(g.size());
-        for (std::size_t i = 0; i < g.size(); ++i) g[i] = seeds[k][i] = rng.normal(1000 * k + i);
+        for (std::size_t i = 0; i < g.size(); ++i) seeds[k][i] = rng.normal(1000 * k + i);
+        g.copy_from(seeds[k]);
         flags[k] = true;  // the slot already holds this step's gradient: backward must add to it
     };
     auto y = [&]<std::size_t... I>(std::index_sequence<I...>) {
         (seed_slot(I, std::get<I>(grads)), ...);
-        return f(t, leaf(t, std::get<I>(xs), std::get<I>(grads), flags[I])...);
+        return f(t, leaf(t, std::get<I>(xs_dev), std::get<I>(grads), flags[I])...);
     }(std::index_sequence_for<S...>{});
-    const double* yp = y.data();
-    for (std::size_t i = 0; i < y.size(); ++i) {
-        if (!std::isfinite(yp[i])) {
+    const std::vector<double> yh = y.value().to_vector();
+    for (std::size_t i = 0; i < yh.size(); ++i) {
+        if (!std::isfinite(yh[i])) {
             rep.ok = false;
-            msg << "output entry " << i << " is " << yp[i] << " (not written by the forward, or not finite)\n";
+            msg << "output entry " << i << " is " << yh[i] << " (not written by the forward, or not finite)\n";
             rep.message = msg.str();
             return rep;
         }
@@ -105,16 +116,27 @@ template <class F, class... S>
     std::vector<double> r(y.size());
     counter_rng proj = rng.fork(1);
     for (std::size_t i = 0; i < r.size(); ++i) r[i] = proj.normal(i);
-    if (y.requires_grad()) y.backward(r.data());
+    if (y.requires_grad()) {
+        tensor<double, shape<dyn>, B> r_dev({r.size()});
+        r_dev.copy_from(r);
+        y.backward(r_dev.data());
+    }
+    std::array<std::vector<double>, n_in> found;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ((found[I] = std::get<I>(grads).to_vector()), ...);
+    }(std::index_sequence_for<S...>{});
 
     // Numeric pass, coordinate by coordinate.
     auto eval = [&]() {
         no_grad ng;
-        tape<cpu> tn;
-        auto yn = f(tn, input(tn, inputs)...);
+        tape<B> tn;
+        std::tuple<tensor<double, S, B>...> xd{detail::on_backend<B>(inputs)...};
+        auto yn = [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return f(tn, input(tn, std::get<I>(xd))...);
+        }(std::index_sequence_for<S...>{});
         return detail::projected(yn, r);
     };
-    auto check_one = [&](std::size_t idx_input, auto& x, auto& g) {
+    auto check_one = [&](std::size_t idx_input, auto& x) {
         std::vector<std::size_t> coords;
         if (x.size() <= opt.max_coordinates) {
             for (std::size_t i = 0; i < x.size(); ++i) coords.push_back(i);
@@ -122,6 +144,7 @@ template <class F, class... S>
             counter_rng pick = rng.fork(100 + idx_input);
             for (std::size_t i = 0; i < opt.max_coordinates; ++i) coords.push_back(pick.bits(i) % x.size());
         }
+        const std::vector<double>& g = found[idx_input];
         for (std::size_t c : coords) {
             const double x0 = x[c];
             x[c] = x0 + opt.step;
@@ -138,16 +161,16 @@ template <class F, class... S>
         }
     };
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (check_one(I, std::get<I>(xs), std::get<I>(grads)), ...);
+        (check_one(I, std::get<I>(xs)), ...);
     }(std::index_sequence_for<S...>{});
     rep.message = msg.str();
     return rep;
 }
 
 // Default options.
-template <class F, class... S>
+template <class B = cpu, class F, class... S>
 [[nodiscard]] gradcheck_report check_gradients(F&& f, tensor<double, S, cpu>&... inputs) {
-    return check_gradients(std::forward<F>(f), gradcheck_options{}, inputs...);
+    return check_gradients<B>(std::forward<F>(f), gradcheck_options{}, inputs...);
 }
 
 }  // namespace tinymim::testing
@@ -158,8 +181,11 @@ namespace tinymim::testing {
 // visit(f) over nn::param_ref<double>): loss(tape) -> scalar var. Analytic gradients come from one
 // backward (poison mode on); numeric ones from central differences, at every coordinate of small
 // parameters and at a seeded sample of large ones (opt.max_coordinates per parameter).
+// Works on any backend: the model's backend_type runs the loss; single coordinates are read and written
+// through the parameter's host-copy functions.
 template <class Model, class F>
 [[nodiscard]] gradcheck_report check_parameter_gradients(Model& model, F&& loss, const gradcheck_options& opt = {}) {
+    using B = typename Model::backend_type;
     gradcheck_report rep;
     std::ostringstream msg;
     std::vector<nn::param_ref<double>> params;
@@ -167,12 +193,17 @@ template <class Model, class F>
         if (r.trainable()) params.push_back(r);
     });
     for (auto& p : params) *p.has_grad = false;
+    auto scalar = [](const auto& y) {
+        double v = 0;
+        B::copy_to_host(&v, y.data(), sizeof v);
+        return v;
+    };
     {
-        tape<cpu> t;
+        tape<B> t;
         t.set_poison(true);
         auto y = loss(t);
         TINYMIM_CHECK(y.size() == 1, "check_parameter_gradients: the loss must be a scalar");
-        if (!std::isfinite(y.data()[0])) {
+        if (!std::isfinite(scalar(y))) {
             rep.ok = false;
             rep.message = "the loss is not finite";
             return rep;
@@ -181,9 +212,15 @@ template <class Model, class F>
     }
     auto eval = [&]() {
         no_grad ng;
-        tape<cpu> tn;
-        return loss(tn).data()[0];
+        tape<B> tn;
+        return scalar(loss(tn));
     };
+    auto get = [](const nn::param_ref<double>& p, const double* base, std::size_t c) {
+        double v = 0;
+        p.to_host(&v, base + c, sizeof v);
+        return v;
+    };
+    auto set = [](const nn::param_ref<double>& p, std::size_t c, double v) { p.from_host(p.value + c, &v, sizeof v); };
     counter_rng pick(opt.seed);
     for (std::size_t pi = 0; pi < params.size(); ++pi) {
         auto& p = params[pi];
@@ -194,14 +231,14 @@ template <class Model, class F>
             for (std::size_t i = 0; i < opt.max_coordinates; ++i) coords.push_back(pick.fork(pi).bits(i) % p.size);
         }
         for (std::size_t c : coords) {
-            const double x0 = p.value[c];
-            p.value[c] = x0 + opt.step;
+            const double x0 = get(p, p.value, c);
+            set(p, c, x0 + opt.step);
             const double sp = eval();
-            p.value[c] = x0 - opt.step;
+            set(p, c, x0 - opt.step);
             const double sm = eval();
-            p.value[c] = x0;
+            set(p, c, x0);
             const double numeric = (sp - sm) / (2 * opt.step);
-            const double analytic = *p.has_grad ? p.grad[c] : 0.0;
+            const double analytic = *p.has_grad ? get(p, p.grad, c) : 0.0;
             detail::compare(rep, msg, opt, analytic, numeric, p.name + "[" + std::to_string(c) + "]");
         }
     }

@@ -6,10 +6,9 @@
 #include <cstddef>
 
 #include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/kinds.hpp"
 
 namespace tinymim::backends {
-
-enum class binop { add, sub, mul };
 
 template <class T>
 void fill(cpu, T* p, std::size_t n, T v) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/kinds.hpp"
 
 namespace tinymim::backends {
 
@@ -79,8 +80,6 @@ void kl_backward(cpu, std::size_t rows, std::size_t n, T alpha, const T* target,
         }
     }
 }
-
-enum class pointwise_loss { mse, smooth_l1 };
 
 // loss = mean_i l(a_i - b_i): l = d² (mse) or 0.5 d²/beta if |d| < beta else |d| - 0.5 beta (smooth-L1).
 template <class T>

@@ -1,0 +1,20 @@
+// The kernels the ops call, for every backend this translation unit can compile. Include this (not a
+// backend's own headers) from op code: ops name kernels as backends::fn(B{}, ...), and those names
+// must be declared before the ops are defined.
+//
+// Host compilers get the CPU kernels. nvcc gets the CUDA kernels and only the CPU kernels that do not
+// need Eigen (which must never reach an nvcc TU): a .cu file instantiates the models on `cuda`; CPU
+// instantiations of ops that multiply matrices, normalise or take losses belong in host TUs.
+#pragma once
+
+#include "tinymim/backend/cpu/elementwise.hpp"
+#include "tinymim/backend/cpu/tokens.hpp"
+#include "tinymim/backend/kinds.hpp"
+
+#if defined(__CUDACC__)
+#include "tinymim/backend/cuda/kernels.cuh"
+#else
+#include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/cpu/gemm.hpp"
+#include "tinymim/backend/cpu/losses.hpp"
+#endif

@@ -1,0 +1,102 @@
+// Whole-model agreement cases (ViT, MAE, distillation with AdamW), templated over the backend.
+#pragma once
+
+#include "cases_impl.hpp"
+
+namespace tinymim_test {
+
+template <class Model>
+void add_params(case_result& r, Model& m, bool grads) {
+    m.visit([&](nn::param_ref<float>& p) {
+        if (grads && !p.trainable()) return;
+        std::vector<float> h(p.size);
+        const float* src = grads ? p.grad : p.value;
+        if (grads && !*p.has_grad) std::fill(h.begin(), h.end(), 0.0f);
+        else p.to_host(h.data(), src, p.size * sizeof(float));
+        r.names.push_back((grads ? "grad " : "weight ") + p.name);
+        r.arrays.emplace_back(h.begin(), h.end());
+    });
+}
+
+template <class B, class S>
+tensor<float, S, B> random_images(const extents<S>& e, std::uint64_t seed) {
+    std::vector<float> h(e.size());
+    counter_rng r(seed);
+    for (std::size_t i = 0; i < h.size(); ++i) h[i] = float(r.normal(i));
+    tensor<float, S, B> x(e);
+    x.copy_from(h);
+    return x;
+}
+
+template <class B>
+case_result run_model_case(const std::string& name) {
+    case_result r;
+    auto scalar = [](const auto& v) {
+        float x = 0;
+        B::copy_to_host(&x, v.data(), sizeof x);
+        return std::vector<double>{double(x)};
+    };
+    if (name == "vit_fm_tiny_train_step") {
+        constexpr nn::vit_config cfg{.image = 28, .patch = 4, .channels = 1, .dim = 96, .depth = 6, .heads = 3,
+                                     .classes = 10, .head = nn::pool::avg};
+        using M = nn::vit<cfg, B>;
+        auto m = std::make_unique<M>();
+        m->init(counter_rng(1));
+        auto img = random_images<B>(extents<typename M::image_shape>({8, 1, 28, 28}), 2);
+        std::vector<std::int32_t> labels{0, 1, 2, 3, 4, 5, 6, 7};
+        tensor<std::int32_t, shape<dyn>, B> lab({8});
+        lab.copy_from(labels);
+        tape<B> t;
+        auto logits = m->forward(t, input(t, img), {.training = true, .drop_path = 0.1, .rng = counter_rng(3)});
+        auto loss = ops::cross_entropy(logits, lab, 0.1f);
+        r.names.push_back("loss");
+        r.arrays.push_back(scalar(loss));
+        r.names.push_back("logits");
+        r.arrays.push_back(harness<B>::host(logits.data(), logits.size()));
+        loss.backward();
+        add_params(r, *m, true);
+        return r;
+    }
+    if (name == "mae_fm_tiny_loss") {
+        using M = nn::mae<nn::fm_tiny, nn::mae_decoder_fm, B>;
+        auto m = std::make_unique<M>();
+        m->init(counter_rng(4));
+        auto img = random_images<B>(extents<shape<dyn, 1, 28, 28>>({6, 1, 28, 28}), 5);
+        auto mask = nn::mae_mask<B, float>::random(6, 49, 0.75, counter_rng(6));
+        tape<B> t;
+        auto o = m->forward(t, input(t, img), mask);
+        r.names.push_back("loss");
+        r.arrays.push_back(scalar(o.loss));
+        r.names.push_back("pred");
+        r.arrays.push_back(harness<B>::host(o.pred.data(), o.pred.size()));
+        o.loss.backward();
+        add_params(r, *m, true);
+        return r;
+    }
+    if (name == "distill_fm_small_to_tiny_two_steps") {
+        namespace d = tinymim::distill;
+        using Te = nn::vit<nn::fm_small, B>;
+        using St = nn::vit<nn::fm_tiny, B>;
+        auto te = std::make_unique<Te>();
+        auto st = std::make_unique<St>();
+        te->init(counter_rng(7));
+        st->init(counter_rng(8));
+        using pairing = d::pairing<Te, St, d::relations<d::qk, d::vv>, d::kl_divergence, d::teacher_block<4>, d::last_block>;
+        d::distiller<pairing> dist(*te, *st, {.drop_path = 0.1, .seed = 9});
+        auto img = random_images<B>(extents<typename St::image_shape>({8, 1, 28, 28}), 10);
+        std::vector<double> losses;
+        for (int s = 0; s < 2; ++s) {
+            const auto res = dist.step(img, 1e-3);
+            losses.push_back(res.total);
+            losses.push_back(res.grad_norm);
+        }
+        r.names.push_back("losses and gradient norms");
+        r.arrays.push_back(losses);
+        add_params(r, *st, false);
+        return r;
+    }
+    TINYMIM_CHECK(false, "no model case named ", name);
+    return r;
+}
+
+}  // namespace tinymim_test
