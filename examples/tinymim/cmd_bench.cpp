@@ -1,140 +1,14 @@
-// tinymim bench: times a piece of work on random data; the last line of stdout is one JSON object.
-#include <sys/resource.h>
-
-#include <chrono>
-
-#include <nlohmann/json.hpp>
-
-#include "commands.hpp"
-#include "models.hpp"
+// tinymim bench on the CPU, and the --device dispatch.
+#include "bench_impl.hpp"
 
 namespace tool {
 
-namespace {
-namespace d = tinymim::distill;
-
-// Multiply-adds x 2 of `depth` blocks of width dim over n tokens (GEMMs and attention products).
-double block_flops(double n, double dim, double hidden, double depth) {
-    return depth * (2 * n * dim * 3 * dim + 4 * n * n * dim + 2 * n * dim * dim + 4 * n * dim * hidden);
-}
-double qkv_flops(double n, double dim) { return 2 * n * dim * 3 * dim; }
-
-template <class S>
-tensor<float, S> random_images(std::size_t batch, std::uint64_t seed) {
-    tensor<float, S> x({batch, S::static_extents[1], S::static_extents[2], S::static_extents[3]});
-    counter_rng r(seed);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(r.normal(i));
-    return x;
-}
-
-double peak_rss_mib() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_maxrss) / 1024.0;  // kB on Linux
-}
-
-// Times `steps` calls of f after `warmup` calls; returns seconds.
-template <class F>
-double time_steps(std::size_t warmup, std::size_t steps, F&& f) {
-    for (std::size_t i = 0; i < warmup; ++i) f(i);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < steps; ++i) f(warmup + i);
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-template <nn::vit_config TC, nn::vit_config SC>
-std::pair<double, double> bench_distill(const bench_args& a) {
-    using P = d::pairing<nn::vit<TC>, nn::vit<SC>, d::relations<d::qk, d::vv>, d::kl_divergence>;
-    auto teacher = std::make_unique<nn::vit<TC>>();
-    auto student = std::make_unique<nn::vit<SC>>();
-    d::distiller<P> dist(*teacher, *student);
-    auto x = random_images<typename nn::vit<SC>::image_shape>(a.batch, 1);
-    const double secs = time_steps(a.warmup, a.steps, [&](std::size_t) { (void)dist.step(x, 1e-4); });
-    const double n = double(TC.tokens());
-    const double flops = block_flops(n, double(TC.dim), double(TC.hidden()), double(TC.depth - 1)) + qkv_flops(n, double(TC.dim)) +
-                         3 * (block_flops(n, double(SC.dim), double(SC.hidden()), double(SC.depth - 1)) + qkv_flops(n, double(SC.dim)));
-    return {secs, flops};
-}
-}  // namespace
-
 void run_bench(const common_options& c, const bench_args& a) {
     apply_common(c);
-    double secs = 0, flops_per_image = 0;
-    std::string models;
-    if (a.what == "distill") {
-        models = a.teacher + ">" + a.student;
-        std::pair<double, double> r;
-        if (models == "fm-small>fm-tiny") r = bench_distill<nn::fm_small, nn::fm_tiny>(a);
-        else if (models == "fm-base>fm-small") r = bench_distill<nn::fm_base, nn::fm_small>(a);
-        else if (models == "vit-small>vit-tiny") r = bench_distill<nn::vit_small, nn::vit_tiny>(a);
-        else if (models == "vit-base>vit-small") r = bench_distill<nn::vit_base, nn::vit_small>(a);
-        else throw tinymim::error("bench distill: pairs available: fm-small>fm-tiny, fm-base>fm-small, vit-small>vit-tiny, vit-base>vit-small");
-        secs = r.first;
-        flops_per_image = r.second;
-    } else {
-        models = a.model;
-        with_model(a.model, [&]<nn::vit_config C>() {
-            using S = shape<dyn, C.channels, C.image, C.image>;
-            auto x = random_images<S>(a.batch, 2);
-            const double n = double(C.tokens());
-            const double fwd = block_flops(n, double(C.dim), double(C.hidden()), double(C.depth)) +
-                               2 * double(C.patches()) * double(C.patch_dim()) * double(C.dim);
-            if (a.what == "forward") {
-                auto m = std::make_unique<nn::vit<C>>();
-                tape<cpu> t;
-                secs = time_steps(a.warmup, a.steps, [&](std::size_t) {
-                    no_grad ng;
-                    t.reset();
-                    (void)m->forward_features(t, input(t, x));
-                });
-                flops_per_image = fwd;
-            } else if (a.what == "train") {
-                auto m = std::make_unique<nn::vit<C.with_head(nn::pool::avg, 10)>>();
-                optim::adamw<float> opt(io::collect(*m), {});
-                tensor<std::int32_t, shape<dyn>> labels({a.batch});
-                for (std::size_t i = 0; i < a.batch; ++i) labels[i] = std::int32_t(i % 10);
-                tape<cpu> t;
-                secs = time_steps(a.warmup, a.steps, [&](std::size_t) {
-                    t.reset();
-                    auto loss = ops::cross_entropy(m->forward(t, input(t, x)), labels);
-                    loss.backward();
-                    opt.step(1e-4);
-                });
-                flops_per_image = 3 * fwd;
-            } else if (a.what == "mae") {
-                auto m = std::make_unique<mae_for<C>>();
-                optim::adamw<float> opt(io::collect(*m), {});
-                tape<cpu> t;
-                constexpr auto D = decoder_for<C>;
-                secs = time_steps(a.warmup, a.steps, [&](std::size_t s) {
-                    t.reset();
-                    auto mask = nn::mae_mask<>::random(a.batch, C.patches(), 0.75, counter_rng(s));
-                    auto out = m->forward(t, input(t, x), mask);
-                    out.loss.backward();
-                    opt.step(1e-4);
-                });
-                const double keep = double(std::size_t(double(C.patches()) * 0.25)) + 1;
-                flops_per_image = 3 * (block_flops(keep, double(C.dim), double(C.hidden()), double(C.depth)) +
-                                       block_flops(n, double(D.dim), double(D.dim * D.mlp_ratio), double(D.depth)));
-            } else {
-                throw tinymim::error("bench: what must be forward, train, mae or distill, not '" + a.what + "'");
-            }
-        });
-    }
-    const double ips = double(a.batch * a.steps) / secs;
-    nlohmann::json j{{"what", a.what},
-                     {"models", models},
-                     {"device", c.device},
-                     {"batch", a.batch},
-                     {"steps", a.steps},
-                     {"threads", tinymim::num_threads()},
-                     {"seconds", secs},
-                     {"images_per_second", ips},
-                     {"gflops", ips * flops_per_image / 1e9},
-                     {"peak_rss_mib", peak_rss_mib()}};
-    std::fprintf(stderr, "bench %s %s: %.1f images/s, %.1f GFLOP/s, peak RSS %.0f MiB\n", a.what.c_str(), models.c_str(), ips,
-                 ips * flops_per_image / 1e9, peak_rss_mib());
-    std::printf("%s\n", j.dump().c_str());
+#if defined(TINYMIM_TOOL_CUDA)
+    if (c.device == "cuda") return run_bench_cuda(c, a);
+#endif
+    run_bench_on<tinymim::cpu>(c, a);
 }
 
 }  // namespace tool

@@ -16,10 +16,10 @@ struct profile {
     std::size_t pretrain_images, pretrain_epochs, finetune_images, finetune_epochs, batch;
 };
 profile profile_named(const std::string& p) {
-    // quick: under 20 minutes on a 2-core machine; full: every training image, twice as many pre-training
-    // epochs (about 70 minutes on 2 cores; its table is in docs/results.md).
+    // quick: under 20 minutes on a 2-core machine; full: every training image, 3 pre-training and 2
+    // fine-tuning epochs (about an hour on 2 cores; its table is in docs/results.md).
     if (p == "quick") return {20000, 2, 15000, 2, 128};
-    if (p == "full") return {60000, 4, 60000, 2, 128};
+    if (p == "full") return {60000, 3, 60000, 2, 128};
     if (p == "smoke") return {512, 1, 512, 1, 64};  // CI: a few steps per stage on the real data
     throw tinymim::error("demo: --profile must be quick, full or smoke, not '" + p + "'");
 }

@@ -1,28 +1,14 @@
-// tinymim pretrain: MAE pre-training of a named model.
-#include "commands.hpp"
-#include "models.hpp"
+// tinymim pretrain on the CPU, and the --device dispatch.
+#include "pretrain_impl.hpp"
 
 namespace tool {
 
 tinymim::train::loop_result run_pretrain(const common_options& c, const pretrain_args& a) {
     apply_common(c);
-    return with_model(a.model, [&]<nn::vit_config C>() {
-        const auto train_set = load_split(c, "train", C.channels, C.image);
-        auto m = std::make_unique<mae_for<C>>();
-        m->init(counter_rng(c.seed));
-        train::task_options o;
-        o.loop = {.name = a.name, .epochs = a.epochs, .steps_per_epoch = a.steps_per_epoch,
-                  .lr = a.blr * double(a.batch) / 256.0, .warmup_epochs = a.warmup_epochs, .out = c.out,
-                  .resume = c.resume, .seed = c.seed, .plot = !c.quiet_plots};
-        o.batch_size = a.batch;
-        o.weight_decay = a.weight_decay;
-        o.mask_ratio = a.mask_ratio;
-        o.drop_path = a.drop_path;
-        o.crop_scale_min = a.crop_scale_min;
-        std::fprintf(stderr, "pretrain: MAE on %s, %zu images, mask ratio %.2f, batch %zu, lr %.2e\n", a.model.c_str(),
-                     train_set.size(), a.mask_ratio, a.batch, o.loop.lr);
-        return train::pretrain_mae(*m, train_set, o);
-    });
+#if defined(TINYMIM_TOOL_CUDA)
+    if (c.device == "cuda") return run_pretrain_cuda(c, a);
+#endif
+    return run_pretrain_on<tinymim::cpu>(c, a);
 }
 
 }  // namespace tool

@@ -80,6 +80,7 @@ struct bench_args {
     std::string what = "train";  // forward | train | mae | distill
     std::string model = "fm-tiny", teacher = "fm-small", student = "fm-tiny";
     std::size_t batch = 64, steps = 10, warmup = 2;
+    bool tf32 = false;  // --device cuda: TF32 tensor-core GEMMs for float (off: true fp32)
 };
 // Prints progress to stderr and the JSON result as the last line of stdout.
 void run_bench(const common_options& c, const bench_args& a);
@@ -88,6 +89,17 @@ struct demo_args {
     std::string profile = "quick";  // quick | full
 };
 void run_demo(const common_options& c, const demo_args& a);
+
+#if defined(TINYMIM_TOOL_CUDA)
+// The commands on the CUDA backend (cuda_commands.cu); apply_common checks for a device first.
+void check_cuda_device();
+tinymim::train::loop_result run_pretrain_cuda(const common_options& c, const pretrain_args& a);
+tinymim::train::loop_result run_distill_cuda(const common_options& c, const distill_args& a);
+tinymim::train::eval_result run_finetune_cuda(const common_options& c, const finetune_args& a);
+tinymim::train::eval_result run_eval_cuda(const common_options& c, const eval_args& a);
+void run_embed_cuda(const common_options& c, const embed_args& a);
+void run_bench_cuda(const common_options& c, const bench_args& a);
+#endif
 
 // The data sets: Fashion-MNIST from --data (or Debian's path), else an ImageFolder root with train/ and test/.
 tinymim::data::image_dataset load_split(const common_options& c, const std::string& split, std::size_t channels,

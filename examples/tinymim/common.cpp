@@ -6,9 +6,15 @@
 namespace tool {
 
 void apply_common(const common_options& c) {
+    TINYMIM_CHECK(c.device == "cpu" || c.device == "cuda", "--device must be cpu or cuda, not '", c.device, "'");
+#if defined(TINYMIM_TOOL_CUDA)
+    if (c.device == "cuda") check_cuda_device();
+#else
     if (c.device == "cuda")
-        throw tinymim::error("--device cuda: this build of tinymim has no CUDA backend yet; use --device cpu");
-    TINYMIM_CHECK(c.device == "cpu", "--device must be cpu or cuda, not '", c.device, "'");
+        throw tinymim::error("--device cuda: this build of tinymim has no CUDA backend (nvcc was not found when it was "
+                             "configured); rebuild with -DTINYMIM_CUDA=ON on a machine with the CUDA toolkit, or use "
+                             "--device cpu");
+#endif
     tinymim::set_num_threads(c.threads);
 }
 

@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
     ben->add_option("--batch", ba.batch)->capture_default_str();
     ben->add_option("--steps", ba.steps)->capture_default_str();
     ben->add_option("--warmup", ba.warmup)->capture_default_str();
+    ben->add_flag("--tf32", ba.tf32, "with --device cuda: TF32 tensor-core GEMMs (faster, ~1e-3 relative error)");
 
     tool::demo_args dm;
     auto* demo = app.add_subcommand("demo", "the whole recipe on Fashion-MNIST, with a results table");

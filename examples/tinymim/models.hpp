@@ -32,8 +32,11 @@ decltype(auto) with_model(const std::string& name, F&& f) {
 template <nn::vit_config C>
 inline constexpr nn::mae_decoder_config decoder_for = C.image == 28 ? nn::mae_decoder_fm : nn::mae_decoder_large;
 
-template <nn::vit_config C>
-using mae_for = nn::mae<C, decoder_for<C>>;
+template <nn::vit_config C, class B = cpu>
+using mae_for = nn::mae<C, decoder_for<C>, B>;
+
+// The tool's backend-generic commands: <name>_on<B>, instantiated for the CPU in cmd_*.cpp and for
+// CUDA in cuda_commands.cu (when the tool is built with the CUDA backend).
 
 // Number of classes of the fine-tuning head: Fashion-MNIST 10, ImageNet-sized models 1000 unless told.
 inline std::size_t default_classes(const std::string& model) { return model.rfind("fm-", 0) == 0 ? 10 : 1000; }

@@ -38,6 +38,7 @@ public:
     using T = typename Pairing::value_type;
     using value_type = T;  // (io::load_weights / save_weights work on the distiller's own parameters)
     using B = typename Pairing::backend_type;
+    using backend_type = B;
     using image_tensor = tensor<T, typename student_type::image_shape, B>;
     static constexpr std::size_t n_terms = Pairing::n_terms;
     static constexpr std::size_t Dt = teacher_type::D, Ds = student_type::D;
@@ -131,6 +132,7 @@ public:
     struct trainable_view {
         distiller* self;
         using value_type = T;
+        using backend_type = B;
         template <class F>
         void visit(F&& f) { self->visit_trainable(f); }
     };

@@ -181,11 +181,24 @@ namespace tinymim::testing {
 // visit(f) over nn::param_ref<double>): loss(tape) -> scalar var. Analytic gradients come from one
 // backward (poison mode on); numeric ones from central differences, at every coordinate of small
 // parameters and at a seeded sample of large ones (opt.max_coordinates per parameter).
+namespace detail {
+// The backend a model's parameters live on: Model::backend_type, or the CPU for a model that names none.
+template <class M>
+struct model_backend {
+    using type = cpu;
+};
+template <class M>
+    requires requires { typename M::backend_type; }
+struct model_backend<M> {
+    using type = typename M::backend_type;
+};
+}  // namespace detail
+
 // Works on any backend: the model's backend_type runs the loss; single coordinates are read and written
 // through the parameter's host-copy functions.
 template <class Model, class F>
 [[nodiscard]] gradcheck_report check_parameter_gradients(Model& model, F&& loss, const gradcheck_options& opt = {}) {
-    using B = typename Model::backend_type;
+    using B = typename detail::model_backend<Model>::type;
     gradcheck_report rep;
     std::ostringstream msg;
     std::vector<nn::param_ref<double>> params;

@@ -46,7 +46,8 @@ public:
     void add_model(const std::string& prefix, Model& m) {
         for (auto& r : io::collect(m)) add_ref(prefix, r);
     }
-    void add_optimizer(optim::adamw<T, B>& opt) {
+    template <backend OB>
+    void add_optimizer(optim::adamw<T, OB>& opt) {
         opt.visit_state([&](nn::param_ref<T>& r) { add_ref("optim.", r); });
     }
     void write(const std::filesystem::path& path, const checkpoint_meta& meta) {

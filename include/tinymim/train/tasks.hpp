@@ -15,6 +15,7 @@
 #include "tinymim/nn/vit.hpp"
 #include "tinymim/ops/losses.hpp"
 #include "tinymim/optim/adamw.hpp"
+#include "tinymim/train/device_batch.hpp"
 #include "tinymim/train/loop.hpp"
 
 namespace tinymim::train {
@@ -60,8 +61,9 @@ struct eval_result {
 template <class Vit>
 eval_result evaluate(Vit& model, const data::image_dataset& d, std::size_t batch_size = 256) {
     using S = typename Vit::image_shape;
+    using B = typename Vit::backend_type;
     data::loader<S> ld(d, {.batch_size = batch_size, .shuffle = false, .drop_last = false});
-    tape<cpu> t;
+    tape<B> t;
     eval_result r;
     double loss_sum = 0;
     std::size_t correct = 0;
@@ -69,17 +71,20 @@ eval_result evaluate(Vit& model, const data::image_dataset& d, std::size_t batch
     for (std::size_t b = 0; b < ld.batches_per_epoch(); ++b) {
         auto bt = ld.make(0, b);
         t.reset();
-        auto logits = model.forward(t, input(t, bt.images));
-        auto loss = ops::cross_entropy(logits, bt.labels);
+        auto&& images = on_backend<B>(bt.images);
+        auto&& labels = on_backend<B>(bt.labels);
+        auto logits = model.forward(t, input(t, images));
+        auto loss = ops::cross_entropy(logits, labels);
         const std::size_t n = bt.labels.size(), c = logits.extent(1);
+        const auto host_logits = logits.value().to_vector();
         for (std::size_t i = 0; i < n; ++i) {
-            const float* row = logits.data() + i * c;
+            const auto* row = host_logits.data() + i * c;
             std::size_t arg = 0;
             for (std::size_t j = 1; j < c; ++j)
                 if (row[j] > row[arg]) arg = j;
             correct += std::int32_t(arg) == bt.labels[i];
         }
-        loss_sum += double(loss.data()[0]) * double(n);
+        loss_sum += read_scalar(loss) * double(n);
         r.images += n;
     }
     r.accuracy = double(correct) / double(r.images);
@@ -92,11 +97,12 @@ template <class Mae>
 loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_options& o) {
     using S = typename Mae::image_shape;
     using T = typename Mae::value_type;
+    using B = typename Mae::backend_type;
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
     data::loader<S> ld(d, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
-    optim::adamw<T> opt(io::collect(m), {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay,
-                                         .clip_grad_norm = o.clip_grad_norm});
-    tape<cpu> t;
+    optim::adamw<T, B> opt(io::collect(m), {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay,
+                                            .clip_grad_norm = o.clip_grad_norm});
+    tape<B> t;
     const counter_rng rng(o.loop.seed ^ 0x4D4145ULL);
     bool started = false;
     auto step = [&](std::size_t epoch, std::size_t index, double lr) {
@@ -108,13 +114,14 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
         const std::size_t s = epoch * (o.loop.steps_per_epoch ? std::min(o.loop.steps_per_epoch, ld.batches_per_epoch())
                                                               : ld.batches_per_epoch()) + index;
         t.reset();
-        auto mask = nn::mae_mask<cpu, T>::random(b.labels.size(), Mae::P, o.mask_ratio, rng.fork(s));
+        auto mask = nn::mae_mask<B, T>::random(b.labels.size(), Mae::P, o.mask_ratio, rng.fork(s));
+        auto&& images = on_backend<B>(b.images);
         nn::vit_run run;
         run.training = true;
         run.drop_path = o.drop_path;
         run.rng = rng.fork(s).fork(1);
-        auto out = m.forward(t, input(t, b.images), mask, run);
-        const double loss = double(out.loss.data()[0]);
+        auto out = m.forward(t, input(t, images), mask, run);
+        const double loss = read_scalar(out.loss);
         if (std::isfinite(loss)) {
             out.loss.backward();
             opt.step(lr);
@@ -150,7 +157,8 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
             started = true;
         }
         auto b = ld.next();
-        const auto r = dist.step(b.teacher_images, b.images, lr);
+        using B = typename Distiller::backend_type;
+        const auto r = dist.step(on_backend<B>(b.teacher_images), on_backend<B>(b.images), lr);
         std::vector<double> terms = {r.total};
         if (Distiller::n_terms > 1) terms.insert(terms.end(), r.terms.begin(), r.terms.end());
         return step_output{b.labels.size(), terms};
@@ -184,12 +192,13 @@ loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::i
                      const task_options& o, eval_result* final_eval = nullptr) {
     using S = typename Vit::image_shape;
     using T = typename Vit::value_type;
+    using B = typename Vit::backend_type;
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
     data::loader<S> ld(train_set, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
-    optim::adamw<T> opt(io::collect(m), {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay,
-                                         .clip_grad_norm = o.clip_grad_norm, .layer_decay = o.layer_decay,
-                                         .depth = Vit::depth});
-    tape<cpu> t;
+    optim::adamw<T, B> opt(io::collect(m), {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay,
+                                            .clip_grad_norm = o.clip_grad_norm, .layer_decay = o.layer_decay,
+                                            .depth = Vit::depth});
+    tape<B> t;
     const counter_rng rng(o.loop.seed ^ 0x46544EULL);
     bool started = false;
     std::size_t step_no = 0;
@@ -204,8 +213,10 @@ loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::i
         run.training = true;
         run.drop_path = o.drop_path;
         run.rng = rng.fork(step_no++);
-        auto loss = ops::cross_entropy(m.forward(t, input(t, b.images), run), b.labels, T(o.label_smoothing));
-        const double v = double(loss.data()[0]);
+        auto&& images = on_backend<B>(b.images);
+        auto&& labels = on_backend<B>(b.labels);
+        auto loss = ops::cross_entropy(m.forward(t, input(t, images), run), labels, T(o.label_smoothing));
+        const double v = read_scalar(loss);
         if (std::isfinite(v)) {
             loss.backward();
             opt.step(lr);

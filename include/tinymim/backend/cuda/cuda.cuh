@@ -8,6 +8,7 @@
 #endif
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -104,6 +105,7 @@ public:
             free_.erase(it);
             cached_ -= r;
             in_use_ += r;
+            peak_ = std::max(peak_, in_use_);
             return p;
         }
         void* p = nullptr;
@@ -121,6 +123,7 @@ public:
         }
         ++mallocs_;
         in_use_ += r;
+        peak_ = std::max(peak_, in_use_);
         return p;
     }
 
@@ -140,11 +143,11 @@ public:
     }
 
     struct stats_t {
-        std::size_t in_use, cached, mallocs;
+        std::size_t in_use, cached, mallocs, peak_in_use;
     };
     [[nodiscard]] stats_t stats() {
         std::lock_guard lock(mu_);
-        return {in_use_, cached_, mallocs_};
+        return {in_use_, cached_, mallocs_, peak_};
     }
 
 private:
@@ -156,7 +159,7 @@ private:
     }
     std::mutex mu_;
     std::multimap<std::size_t, void*> free_;
-    std::size_t in_use_ = 0, cached_ = 0, mallocs_ = 0;
+    std::size_t in_use_ = 0, cached_ = 0, mallocs_ = 0, peak_ = 0;
 };
 
 // A host thread's stream and cuBLAS handle (RAII; created on first use).
@@ -263,6 +266,8 @@ struct cuda {
     static void synchronize() { TINYMIM_CUDA_CHECK(cudaStreamSynchronize(stream())); }
     // TF32 GEMMs for float: an explicit choice (PyTorch's allow_tf32); off by default.
     static void set_tf32(bool on) { cuda_detail::context::current().set_tf32(on); }
+    // The most device memory tensors and activations held at once (bytes, rounded allocations).
+    [[nodiscard]] static std::size_t peak_bytes() { return cuda_detail::caching_allocator::instance().stats().peak_in_use; }
 };
 
 }  // namespace backends

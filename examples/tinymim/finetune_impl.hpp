@@ -1,0 +1,128 @@
+// tinymim finetune / eval / embed: classification fine-tuning, top-1 evaluation, token features.
+#pragma once
+
+#include "commands.hpp"
+#include "models.hpp"
+
+namespace tool {
+
+namespace finetune_detail {
+// A named model with the MAE fine-tuning head (global average pool -> fc_norm -> linear).
+template <nn::vit_config C, std::size_t K, class B>
+using classifier = nn::vit<C.with_head(nn::pool::avg, K), B>;
+
+template <class F>
+decltype(auto) with_classes(std::size_t k, F&& f) {
+    if (k == 10) return f.template operator()<10>();
+    if (k == 100) return f.template operator()<100>();
+    if (k == 1000) return f.template operator()<1000>();
+    throw tinymim::error("--classes: this build supports 10, 100 or 1000 classes, not " + std::to_string(k));
+}
+
+template <class Model>
+void load_encoder(Model& m, const std::filesystem::path& w, bool quiet = false) {
+    if (w.empty()) return;
+    const auto rep = io::load_weights(m, w, io::load_options::non_strict());
+    TINYMIM_CHECK(rep.mismatched.empty(), "weights '", w.string(), "' do not fit the model: ", rep.summary());
+    TINYMIM_CHECK(!rep.loaded.empty(), "weights '", w.string(), "': no tensor matched the model's names");
+    if (!quiet) std::fprintf(stderr, "loaded %s: %s\n", w.c_str(), rep.summary().c_str());
+}
+}  // namespace finetune_detail
+
+template <class B>
+tinymim::train::eval_result run_finetune_on(const common_options& c, const finetune_args& a) {
+    using namespace finetune_detail;
+    return with_model(a.model, [&]<nn::vit_config C>() {
+        const auto train_set = load_split(c, "train", C.channels, C.image);
+        const auto test_set = load_split(c, "test", C.channels, C.image);
+        const std::size_t k = a.classes ? a.classes : (train_set.classes.empty() ? default_classes(a.model) : train_set.classes.size());
+        return with_classes(k, [&]<std::size_t K>() {
+            auto m = std::make_unique<classifier<C, K, B>>();
+            m->init(counter_rng(c.seed));
+            load_encoder(*m, a.weights);
+            train::task_options o;
+            o.loop = {.name = a.name, .epochs = a.epochs, .steps_per_epoch = a.steps_per_epoch,
+                      .lr = a.blr * double(a.batch) / 256.0, .min_lr = a.min_lr, .warmup_epochs = a.warmup_epochs,
+                      .out = c.out, .resume = c.resume, .seed = c.seed, .plot = !c.quiet_plots};
+            o.batch_size = a.batch;
+            o.weight_decay = a.weight_decay;
+            o.beta2 = 0.999;
+            o.layer_decay = a.layer_decay;
+            o.drop_path = a.drop_path;
+            o.label_smoothing = a.label_smoothing;
+            o.crop_scale_min = a.crop_scale_min;
+            std::fprintf(stderr, "finetune: %s%s%s, %zu classes, %zu images, batch %zu, lr %.2e\n", a.model.c_str(),
+                         a.weights.empty() ? " from scratch" : " from ", a.weights.c_str(), K, train_set.size(), a.batch,
+                         o.loop.lr);
+            train::eval_result ev;
+            (void)train::finetune(*m, train_set, test_set, o, &ev);
+            return ev;
+        });
+    });
+}
+
+template <class B>
+tinymim::train::eval_result run_eval_on(const common_options& c, const eval_args& a) {
+    using namespace finetune_detail;
+    TINYMIM_CHECK(!a.weights.empty(), "eval: --weights FILE is required");
+    return with_model(a.model, [&]<nn::vit_config C>() {
+        const auto test_set = load_split(c, "test", C.channels, C.image);
+        const std::size_t k = a.classes ? a.classes : (test_set.classes.empty() ? default_classes(a.model) : test_set.classes.size());
+        return with_classes(k, [&]<std::size_t K>() {
+            auto m = std::make_unique<classifier<C, K, B>>();
+            (void)io::load_weights(*m, a.weights);  // strict: a classifier needs every tensor
+            return train::evaluate(*m, test_set, a.batch);
+        });
+    });
+}
+
+template <class B>
+void run_embed_on(const common_options& /*c*/, const embed_args& a) {
+    using namespace finetune_detail;
+    TINYMIM_CHECK(!a.weights.empty() && !a.images.empty() && !a.out_file.empty(),
+                  "embed: --weights, --images and --out-file are required");
+    with_model(a.model, [&]<nn::vit_config C>() {
+        io::safetensors_reader in(a.images);
+        const auto& info = in.at("images");
+        const std::vector<std::size_t> want = {C.channels, C.image, C.image};
+        TINYMIM_CHECK(info.shape.size() == 4 && std::vector<std::size_t>(info.shape.begin() + 1, info.shape.end()) == want,
+                      "embed: tensor 'images' in '", a.images.string(), "' is ", io::shape_str(info.shape), ", expected [B, ",
+                      C.channels, ", ", C.image, ", ", C.image, "] for ", a.model);
+        TINYMIM_CHECK(info.type == io::dtype::F32, "embed: tensor 'images' must be F32, found ", io::dtype_name(info.type));
+        using S = shape<dyn, C.channels, C.image, C.image>;
+        tensor<float, S> host_imgs({info.shape[0], C.channels, C.image, C.image});
+        in.read_into("images", host_imgs.data(), host_imgs.size());
+        auto&& imgs = train::on_backend<B>(host_imgs);
+        auto run = [&](auto& m) {
+            load_encoder(m, a.weights);
+            tape<B> t;
+            no_grad ng;
+            auto f = m.forward_features(t, input(t, imgs));
+            const auto host_f = f.value().to_vector();
+            io::safetensors_writer w;
+            w.add("features", {f.extent(0), f.extent(1), f.extent(2)}, host_f.data());
+            w.write(a.out_file);
+            std::fprintf(stderr, "embed: wrote features [%zu, %zu, %zu] to %s\n", f.extent(0), f.extent(1), f.extent(2),
+                         a.out_file.c_str());
+        };
+        if (a.head == "none") {
+            auto m = std::make_unique<nn::vit<C, B>>();
+            run(*m);
+        } else if (a.head == "avg" || a.head == "cls") {
+            const std::size_t k = a.classes ? a.classes : default_classes(a.model);
+            with_classes(k, [&]<std::size_t K>() {
+                if (a.head == "avg") {
+                    auto m = std::make_unique<nn::vit<C.with_head(nn::pool::avg, K), B>>();
+                    run(*m);
+                } else {
+                    auto m = std::make_unique<nn::vit<C.with_head(nn::pool::cls, K), B>>();
+                    run(*m);
+                }
+            });
+        } else {
+            throw tinymim::error("embed: --head must be none, avg or cls, not '" + a.head + "'");
+        }
+    });
+}
+
+}  // namespace tool
