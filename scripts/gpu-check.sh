@@ -13,7 +13,7 @@ report="$out/gpu-report.md"
   echo "# tinymim GPU check ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo
   echo '```'
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | head -3
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | head -3 || echo "nvidia-smi: not found"
   echo '```'
 } > "$report"
 
@@ -22,6 +22,10 @@ echo "== CUDA tests" | tee -a "$report"
 rc=$?
 echo "test_cuda exit status $rc" | tee -a "$report"
 { echo '```'; tail -n 25 "$out/test_cuda.log"; echo '```'; } >> "$report"
+if [[ $rc -eq 77 ]]; then
+  echo "no CUDA device: benchmarks not run" | tee -a "$report"
+  exit 77
+fi
 
 echo "== benchmarks (tinymim vs PyTorch, same card, one after the other)" | tee -a "$report"
 echo "| benchmark | TF32 | tinymim img/s | PyTorch img/s | ratio | tinymim device MiB | PyTorch device MiB |" >> "$report"
