@@ -8,6 +8,16 @@
 
 #include "tinymim/backend/cuda/launch.cuh"
 
+namespace tinymim::cuda_detail {
+// max_j alpha * x[j] over one row, shared by the block (call from every thread of a row block).
+template <class T>
+__device__ T row_max_scaled(const T* xr, std::size_t n, T alpha) {
+    double mx = -INFINITY;
+    for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) mx = fmax(mx, double(xr[j] * alpha));
+    return T(block_max(mx));
+}
+}  // namespace tinymim::cuda_detail
+
 namespace tinymim::backends {
 
 template <class T>
@@ -33,9 +43,7 @@ void softmax_forward(cuda, std::size_t rows, std::size_t n, T alpha, const T* x,
     cuda_detail::for_each_row(rows, [=] __device__(std::size_t r) {
         const T* xr = x + r * n;
         T* yr = y + r * n;
-        double mx = -INFINITY;
-        for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) mx = fmax(mx, double(xr[j] * alpha));
-        const T m = T(cuda_detail::block_max(mx));
+        const T m = cuda_detail::row_max_scaled(xr, n, alpha);
         double s = 0;
         for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) {
             const T e = exp(xr[j] * alpha - m);
@@ -67,9 +75,7 @@ void log_softmax_forward(cuda, std::size_t rows, std::size_t n, T alpha, const T
     cuda_detail::for_each_row(rows, [=] __device__(std::size_t r) {
         const T* xr = x + r * n;
         T* yr = y + r * n;
-        double mx = -INFINITY;
-        for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) mx = fmax(mx, double(xr[j] * alpha));
-        const T m = T(cuda_detail::block_max(mx));
+        const T m = cuda_detail::row_max_scaled(xr, n, alpha);
         double s = 0;
         for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) s += exp(double(xr[j] * alpha - m));
         const T lse = m + T(log(cuda_detail::block_sum(s)));

@@ -10,6 +10,23 @@
 #include "tinymim/backend/cuda/launch.cuh"
 #include "tinymim/backend/kinds.hpp"
 
+namespace tinymim::cuda_detail {
+// <a, b>, <a, a>, <b, b> of one row, shared by the block (call from every thread of a row block).
+struct row_dots_t {
+    double ab, aa, bb;
+};
+template <class T>
+__device__ row_dots_t row_dots(const T* ar, const T* br, std::size_t n) {
+    double ab = 0, aa = 0, bb = 0;
+    for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) {
+        ab += double(ar[j]) * double(br[j]);
+        aa += double(ar[j]) * double(ar[j]);
+        bb += double(br[j]) * double(br[j]);
+    }
+    return {block_sum(ab), block_sum(aa), block_sum(bb)};
+}
+}  // namespace tinymim::cuda_detail
+
 namespace tinymim::backends {
 
 template <class T>
@@ -108,15 +125,7 @@ void cosine_forward(cuda, std::size_t rows, std::size_t n, T eps, const T* a, co
     cuda_detail::for_each_row(rows, [=] __device__(std::size_t r) {
         const T* ar = a + r * n;
         const T* br = b + r * n;
-        double ab = 0, aa = 0, bb = 0;
-        for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) {
-            ab += double(ar[j]) * double(br[j]);
-            aa += double(ar[j]) * double(ar[j]);
-            bb += double(br[j]) * double(br[j]);
-        }
-        ab = cuda_detail::block_sum(ab);
-        aa = cuda_detail::block_sum(aa);
-        bb = cuda_detail::block_sum(bb);
+        const auto [ab, aa, bb] = cuda_detail::row_dots(ar, br, n);
         if (threadIdx.x == 0) tr[r] = 1.0 - ab / (fmax(sqrt(aa), double(eps)) * fmax(sqrt(bb), double(eps)));
     });
     cuda_detail::sum_to(rows, [=] __device__(std::size_t r) { return tr[r]; }, 1.0 / double(rows), loss);
@@ -127,15 +136,7 @@ void cosine_backward(cuda, std::size_t rows, std::size_t n, T eps, const T* a, c
         const double f = double(g[0]) / double(rows);
         const T* ar = a + r * n;
         const T* br = b + r * n;
-        double ab = 0, aa = 0, bb = 0;
-        for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) {
-            ab += double(ar[j]) * double(br[j]);
-            aa += double(ar[j]) * double(ar[j]);
-            bb += double(br[j]) * double(br[j]);
-        }
-        ab = cuda_detail::block_sum(ab);
-        aa = cuda_detail::block_sum(aa);
-        bb = cuda_detail::block_sum(bb);
+        const auto [ab, aa, bb] = cuda_detail::row_dots(ar, br, n);
         const double na = sqrt(aa), nb = sqrt(bb);
         const bool ca = na > double(eps), cb = nb > double(eps);
         const double ea = fmax(na, double(eps)), eb = fmax(nb, double(eps));
