@@ -1,6 +1,8 @@
 // The tape: creation order, += accumulation, no_grad, detach, views, reset.
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
+
 #include "tinymim/autograd/no_grad.hpp"
 #include "tinymim/autograd/var.hpp"
 #include "tinymim/ops/elementwise.hpp"
@@ -81,6 +83,51 @@ BOOST_AUTO_TEST_CASE(backward_needs_a_differentiable_value) {
     x.fill(1);
     auto y = ops::sum(input(t, x));
     BOOST_CHECK_THROW(y.backward(), tinymim::error);
+}
+
+BOOST_AUTO_TEST_CASE(intermediate_gradients_are_freed_unless_retained) {
+    tensor<double, shape<3>> x;
+    x[0] = 1, x[1] = -2, x[2] = 0.5;
+    for (const bool retain : {false, true}) {
+        tape<cpu> t;
+        t.retain_grads(retain);
+        auto v = leaf(t, x);
+        auto a = ops::scale(v, 2.0);
+        auto b = ops::mul(a, a);  // 4x^2
+        auto y = ops::sum(b);
+        y.backward();
+        for (int i = 0; i < 3; ++i) BOOST_TEST(v.grad()[i] == 8 * x[i]);  // leaves always keep theirs
+        if (retain) {
+            BOOST_REQUIRE(a.grad() != nullptr);
+            for (int i = 0; i < 3; ++i) BOOST_TEST(a.grad()[i] == 4 * x[i]);  // d(a^2)/da = 2a
+        } else {
+            BOOST_TEST(a.grad() == nullptr);
+            BOOST_TEST(b.grad() == nullptr);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_chain_holds_few_gradients_at_once) {
+    // 20 scalings of a 1000-value vector: every intermediate gradient alive at once would be 20 buffers;
+    // freed during backward, the pool needs two (the one being read and the one being written).
+    constexpr std::size_t n = 1000;
+    tensor<float, shape<n>> x;
+    x.fill(1);
+    tape<cpu> t;
+    auto run = [&] {
+        auto v = leaf(t, x);
+        auto h = v;
+        for (int i = 0; i < 20; ++i) h = ops::scale(h, 1.1f);
+        ops::sum(h).backward();
+        return v.grad()[0];
+    };
+    const float g = run();
+    BOOST_TEST(g == std::pow(1.1f, 20.0f), boost::test_tools::tolerance(1e-5f));
+    BOOST_TEST(t.gradient_bytes() <= 3 * n * sizeof(float) + 64);
+    const std::size_t allocations = t.arena_allocations();
+    t.reset();
+    BOOST_TEST(run() == g);
+    BOOST_TEST(t.arena_allocations() == allocations);  // the second step reuses every buffer
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -176,6 +176,14 @@ std::map<std::string, op_fn<B>> op_cases() {
         auto k = h.leaf_var("k", extents<S4>({2, 3, 17, 8}));
         return h.finish(ops::attention(q, k, k, T(0.4)).probs);  // probs do not depend on v
     };
+    c["attention_qkv_out"] = [](h_t& h) {
+        auto x = h.leaf_var("qkv", extents<S3>({2, 17, 72}));  // width 24: 3 heads of 8
+        return h.finish(ops::attention_qkv(x, 3, T(0.35)).out);
+    };
+    c["attention_qkv_probs"] = [](h_t& h) {
+        auto x = h.leaf_var("qkv", extents<S3>({2, 17, 72}));
+        return h.finish(ops::attention_qkv(x, 4, T(0.35)).probs);  // no output gradient: dv is zero
+    };
     c["split_merge_heads"] = [](h_t& h) {
         auto x = h.leaf_var("qkv", extents<shape<dyn, dyn, 72>>({3, 11, 72}));
         auto k = ops::split_heads<3>(x, 4, 1);  // the k third of a fused qkv, 4 heads of 6

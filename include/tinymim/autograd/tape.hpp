@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tinymim/autograd/arena.hpp"
+#include "tinymim/autograd/grad_pool.hpp"
 #include "tinymim/autograd/no_grad.hpp"
 #include "tinymim/backend/cpu/cpu.hpp"
 #include "tinymim/backend/cpu/elementwise.hpp"  // fill (the CPU overload; other backends bring theirs)
@@ -23,7 +24,10 @@ namespace tinymim {
 
 // The per-step record of one tensor value: where its value and gradient live.
 struct slot_base {
-    void* grad_raw = nullptr;  // null until some backward writes a gradient
+    static constexpr std::size_t no_node = std::numeric_limits<std::size_t>::max();
+    void* grad_raw = nullptr;      // null until some backward writes a gradient
+    std::size_t producer = no_node;  // the first node recorded with this slot as its output
+    std::size_t grad_bytes = 0;    // > 0: grad_raw came from the tape's gradient pool
 };
 
 template <element T>
@@ -88,28 +92,68 @@ public:
                 if (s->ext_flag != nullptr) *s->ext_flag = true;
                 s->grad_raw = s->ext_grad;
             } else {
-                s->grad_raw = zeros<T>(s->size);
+                const std::size_t bytes = s->size * sizeof(T);
+                s->grad_raw = grads_.acquire(bytes);
+                s->grad_bytes = bytes;
+                fill(B{}, s->grad(), s->size, T(0));
             }
         }
+        return s->grad();
+    }
+
+    // The gradient buffer of s for a backward that writes every one of its values. When s has no
+    // gradient yet in this step, the buffer is handed out unzeroed and `overwrite` is true: the caller
+    // must then write (=), not add (a GEMM with beta 0, a copy) — this saves a zero-fill and a read of
+    // every value. Otherwise `overwrite` is false and the caller adds, as with grad().
+    template <element T>
+    [[nodiscard]] T* grad_for_write(slot<T>* s, bool& overwrite) {
+        overwrite = false;
+        if (s->grad_raw != nullptr) return s->grad();
+        overwrite = true;
+        if (s->ext_grad != nullptr) {
+            if (s->ext_flag != nullptr) {
+                overwrite = !*s->ext_flag;  // a flag already set: this step adds to an earlier step's gradient
+                *s->ext_flag = true;
+            }
+            s->grad_raw = s->ext_grad;
+        } else {
+            const std::size_t bytes = s->size * sizeof(T);
+            s->grad_raw = grads_.acquire(bytes);
+            s->grad_bytes = bytes;
+        }
+        if (overwrite && poison_) fill(B{}, s->grad(), s->size, std::numeric_limits<T>::quiet_NaN());
         return s->grad();
     }
 
     // Records a backward closure for the node whose output is `out`. The closure is called with
     // the tape and must only capture trivially destructible values (pointers, sizes, scalars):
     // it lives in the tape's arena and is never destroyed.
+    // A node with two outputs (out2 may be null): it runs when either has a gradient.
     template <class F>
     void record(slot_base* out, F&& f) {
+        record(out, nullptr, std::forward<F>(f));
+    }
+    template <class F>
+    void record(slot_base* out, slot_base* out2, F&& f) {
         using fn_t = std::decay_t<F>;
         static_assert(std::is_trivially_destructible_v<fn_t>,
                       "tape::record: a backward closure may capture only trivially destructible values "
                       "(pointers, sizes, scalars); it lives in the tape's arena");
         void* mem = host_.allocate(sizeof(fn_t));
         auto* obj = new (mem) fn_t(std::forward<F>(f));
-        nodes_.push_back({[](void* c, tape& t) { (*static_cast<fn_t*>(c))(t); }, obj, out});
+        slot_base* const outs[2] = {out, out2};
+        for (slot_base* o : outs)
+            if (o != nullptr && o->producer == slot_base::no_node) o->producer = nodes_.size();
+        nodes_.push_back({[](void* c, tape& t) { (*static_cast<fn_t*>(c))(t); }, obj, out, out2});
     }
 
     // Runs every recorded node backwards, seeding `out`'s gradient with `seed` (device memory of
     // out->size values) or with ones when seed is null.
+    //
+    // As in PyTorch, the gradient of an intermediate value (one a recorded node produced) is freed as
+    // soon as its producer's backward has consumed it, and the value's grad() reads null afterwards:
+    // the step then holds the gradients of a few values at a time, not of every activation. Leaves and
+    // parameters keep theirs. retain_grads(true) keeps every gradient until reset() (for inspection).
     template <element T>
     void backward(slot<T>* out, const T* seed = nullptr) {
         TINYMIM_CHECK(out->requires_grad,
@@ -123,7 +167,19 @@ public:
         }
         for (std::size_t i = nodes_.size(); i-- > 0;) {
             const node& n = nodes_[i];
-            if (n.out->grad_raw != nullptr) n.fn(n.closure, *this);
+            if (n.out->grad_raw == nullptr && (n.out2 == nullptr || n.out2->grad_raw == nullptr)) continue;
+            n.fn(n.closure, *this);
+            // Every consumer of an output of n was recorded after n and has run: its gradient is
+            // complete and used.
+            if (retain_grads_) continue;
+            slot_base* const outs[2] = {n.out, n.out2};  // (an array: nvcc's front end rejects a braced list here)
+            for (slot_base* o : outs) {
+                if (o != nullptr && o->producer == i && o->grad_bytes != 0) {
+                    grads_.release(o->grad_raw, o->grad_bytes);
+                    o->grad_raw = nullptr;
+                    o->grad_bytes = 0;
+                }
+            }
         }
     }
 
@@ -153,7 +209,12 @@ public:
         nodes_.clear();
         data_.reset();
         host_.reset();
+        grads_.reset();
     }
+
+    // Keep the gradients of intermediate values until reset() instead of freeing them during backward.
+    void retain_grads(bool on) noexcept { retain_grads_ = on; }
+    [[nodiscard]] bool retains_grads() const noexcept { return retain_grads_; }
 
     // In poison mode every new activation buffer starts as NaN, so a kernel that forgets to write
     // an entry shows up as NaN in its output (used by testing::check_gradients).
@@ -162,9 +223,11 @@ public:
 
     [[nodiscard]] std::size_t node_count() const noexcept { return nodes_.size(); }
     [[nodiscard]] std::size_t arena_allocations() const noexcept {
-        return data_.block_allocations() + host_.block_allocations();
+        return data_.block_allocations() + host_.block_allocations() + grads_.allocations();
     }
     [[nodiscard]] std::size_t activation_bytes() const noexcept { return data_.high_water(); }
+    // Most bytes of non-parameter gradients alive at once (the pool's size).
+    [[nodiscard]] std::size_t gradient_bytes() const noexcept { return grads_.capacity(); }
     [[nodiscard]] std::size_t arena_capacity() const noexcept { return data_.capacity() + host_.capacity(); }
 
 private:
@@ -172,11 +235,14 @@ private:
         void (*fn)(void*, tape&);
         void* closure;
         slot_base* out;
+        slot_base* out2;
     };
     arena<B> data_;
     arena<cpu> host_;
+    grad_pool<B> grads_;
     std::vector<node> nodes_;
     bool poison_ = false;
+    bool retain_grads_ = false;
 };
 
 }  // namespace tinymim

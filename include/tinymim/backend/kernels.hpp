@@ -15,6 +15,7 @@
 #include "tinymim/backend/cuda/kernels.cuh"
 #else
 #include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/cpu/attention.hpp"
 #include "tinymim/backend/cpu/gemm.hpp"
 #include "tinymim/backend/cpu/losses.hpp"
 #endif

@@ -70,20 +70,17 @@ struct block {
         TINYMIM_CHECK(D % h == 0, "block: width ", D, " does not divide into ", h, " heads");
         auto ln1 = norm1(t, x);
         auto qkv = attn.qkv(t, ln1);
-        auto q = ops::split_heads<3>(qkv, h, 0);
-        auto k = ops::split_heads<3>(qkv, h, 1);
-        auto v = ops::split_heads<3>(qkv, h, 2);
-        if (trace != nullptr) {
+        if (trace != nullptr) {  // per-head copies only for the block a distillation target reads
             trace->input = x;
             trace->ln1 = ln1;
-            trace->q = q;
-            trace->k = k;
-            trace->v = v;
+            trace->q = ops::split_heads<3>(qkv, h, 0);
+            trace->k = ops::split_heads<3>(qkv, h, 1);
+            trace->v = ops::split_heads<3>(qkv, h, 2);
             trace->complete = false;
         }
         if (run.stop_after_qkv) return x;
-        auto a = ops::attention(q, k, v, T(1) / std::sqrt(T(D / h)));
-        auto attn_out = attn.proj(t, ops::merge_heads<D>(a.out));
+        auto a = ops::attention_qkv(qkv, h, T(1) / std::sqrt(T(D / h)));
+        auto attn_out = attn.proj(t, a.out);
         auto r1 = ops::add(x, ops::drop_path(attn_out, T(run.drop_path), run.rng.fork(1), run.training));
         auto mlp_out = mlp.fc2(t, ops::gelu(mlp.fc1(t, norm2(t, r1))));
         auto out = ops::add(r1, ops::drop_path(mlp_out, T(run.drop_path), run.rng.fork(2), run.training));

@@ -50,7 +50,9 @@ template <std::size_t W, element T, class S, backend B>
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sy = y.get_slot();
         x.get_tape().record(sy, [=](tape<B>& t) {
-            backends::heads_copy(B{}, batch, n, h, d, W, 0, static_cast<const T*>(sy->grad()), t.grad(sx), true, true);
+            bool fresh = false;
+            T* dx = t.grad_for_write(sx, fresh);
+            backends::heads_copy(B{}, batch, n, h, d, W, 0, static_cast<const T*>(sy->grad()), dx, true, !fresh);
         });
     }
     return y;
@@ -74,6 +76,44 @@ template <element T, class S, backend B>
     auto probs = softmax(scores);
     auto out = matmul(probs, v);
     return {out, probs};
+}
+
+// Multi-head attention straight on a fused qkv projection [B, N, 3·D] (q | k | v, `heads` heads each):
+// the output in the merged layout [B, N, D] that the projection reads, and the probabilities
+// [B, H, N, N]. The same values as split_heads + attention + merge_heads, without the head copies and
+// without keeping the scores next to the probabilities: one node, whose backward writes all of dqkv.
+template <element T, class S, backend B>
+struct qkv_attention_result {
+    static constexpr std::size_t width = S::static_extents[2] == dyn ? dyn : S::static_extents[2] / 3;
+    var<T, shape<S::static_extents[0], S::static_extents[1], width>, B> out;
+    var<T, shape<S::static_extents[0], dyn, S::static_extents[1], S::static_extents[1]>, B> probs;
+};
+
+template <element T, class S, backend B>
+[[nodiscard]] qkv_attention_result<T, S, B> attention_qkv(const var<T, S, B>& qkv, std::size_t heads, T scale) {
+    static_assert(S::rank == 3, "attention_qkv: expects a fused projection [batch, tokens, 3 * width]");
+    static_assert(S::static_extents[2] == dyn || S::static_extents[2] % 3 == 0,
+                  "attention_qkv: the fused projection's width must be 3 * width (q, k, v)");
+    using R = qkv_attention_result<T, S, B>;
+    const std::size_t batch = qkv.extent(0), n = qkv.extent(1), dim = qkv.extent(2) / 3;
+    TINYMIM_CHECK(qkv.extent(2) % 3 == 0, "attention_qkv: width ", qkv.extent(2), " is not 3 * width");
+    TINYMIM_CHECK(heads > 0 && dim % heads == 0, "attention_qkv: width ", dim, " does not divide into ", heads, " heads");
+    const std::size_t d = dim / heads;
+    auto& tp = qkv.get_tape();
+    R r{make_output<T>(tp, extents<typename decltype(R::out)::shape_type>({batch, n, dim}), qkv.requires_grad()),
+        make_output<T>(tp, extents<typename decltype(R::probs)::shape_type>({batch, heads, n, n}), qkv.requires_grad())};
+    backends::attention_qkv_forward(B{}, batch, n, heads, d, scale, qkv.data(), r.probs.data(), r.out.data());
+    if (r.out.requires_grad()) {
+        auto *sx = qkv.get_slot(), *so = r.out.get_slot(), *sp = r.probs.get_slot();
+        tp.record(so, sp, [=](tape<B>& t) {
+            bool fresh = false;
+            T* dx = t.grad_for_write(sx, fresh);
+            backends::attention_qkv_backward(B{}, batch, n, heads, d, scale, static_cast<const T*>(sx->value),
+                                             static_cast<const T*>(sp->value), static_cast<const T*>(so->grad()),
+                                             static_cast<const T*>(sp->grad()), dx, !fresh);
+        });
+    }
+    return r;
 }
 
 // The default scale 1/sqrt(head_dim).

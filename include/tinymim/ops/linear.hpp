@@ -25,14 +25,25 @@ auto linear_impl(const var<T, SX, B>& x, const var<T, SW, B>& w, const T* bias_v
     const bool needs = x.requires_grad() || w.requires_grad() || (bias_slot != nullptr && bias_slot->requires_grad);
     auto y = make_output<T>(x.get_tape(), extents<SY>(ey), needs);
     using namespace backends;
-    gemm(B{}, false, true, rows, out, in, T(1), x.data(), in, w.data(), in, T(0), y.data(), out);
-    if (bias_value != nullptr) binary(B{}, binop::add, rows * out, out, y.data(), bias_value, y.data());
+    if (bias_value != nullptr) {  // y starts as the bias in every row; the GEMM adds x · Wᵀ (one pass less)
+        copy_tokens(B{}, rows, 1, out, bias_value, 1, 0, true, y.data(), 1, 0, false);
+        gemm(B{}, false, true, rows, out, in, T(1), x.data(), in, w.data(), in, T(1), y.data(), out);
+    } else {
+        gemm(B{}, false, true, rows, out, in, T(1), x.data(), in, w.data(), in, T(0), y.data(), out);
+    }
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sw = w.get_slot(), *sy = y.get_slot();
         x.get_tape().record(sy, [=](tape<B>& t) {
             const T* dy = sy->grad();
-            if (sx->requires_grad) gemm(B{}, false, false, rows, in, out, T(1), dy, out, sw->value, in, T(1), t.grad(sx), in);
-            if (sw->requires_grad) gemm(B{}, true, false, out, in, rows, T(1), dy, out, sx->value, in, T(1), t.grad(sw), in);
+            bool fresh = false;  // a first gradient is written by the GEMM (beta 0), a later one added (beta 1)
+            if (sx->requires_grad) {
+                T* dx = t.grad_for_write(sx, fresh);
+                gemm(B{}, false, false, rows, in, out, T(1), dy, out, sw->value, in, fresh ? T(0) : T(1), dx, in);
+            }
+            if (sw->requires_grad) {
+                T* dw = t.grad_for_write(sw, fresh);
+                gemm(B{}, true, false, out, in, rows, T(1), dy, out, sx->value, in, fresh ? T(0) : T(1), dw, in);
+            }
             if (bias_slot != nullptr && bias_slot->requires_grad)
                 reduce_rows_acc(B{}, rows * out, out, T(1), dy, static_cast<const T*>(nullptr), t.grad(bias_slot));
         });

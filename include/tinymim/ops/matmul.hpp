@@ -55,32 +55,37 @@ template <bool TA = false, bool TB = false, element T, class SA, class SB, backe
         auto* s_c = c.get_slot();
         a.get_tape().record(s_c, [=](tape<B>& t) {
             const T* dc = s_c->grad();
+            // A first gradient is written by the GEMM (beta 0), a later one added (beta 1). When A and B
+            // are one value (q·qᵀ), the second GEMM adds to what the first wrote.
+            bool fresh = false;
             if (s_a->requires_grad) {
-                T* da = t.grad(s_a);
+                T* da = t.grad_for_write(s_a, fresh);
+                const T beta = fresh ? T(0) : T(1);
                 if (shared_b && !TA)
-                    gemm(B{}, false, !TB, batch * m, k, n, alpha, dc, n, s_b->value, ldb, T(1), da, lda);
+                    gemm(B{}, false, !TB, batch * m, k, n, alpha, dc, n, s_b->value, ldb, beta, da, lda);
                 else if (!TA)
-                    gemm_strided_batched(B{}, false, !TB, m, k, n, alpha, dc, n, sc, s_b->value, ldb, sb, T(1), da,
+                    gemm_strided_batched(B{}, false, !TB, m, k, n, alpha, dc, n, sc, s_b->value, ldb, sb, beta, da,
                                          lda, sa, batch);
                 else
-                    gemm_strided_batched(B{}, TB, true, k, m, n, alpha, s_b->value, ldb, sb, dc, n, sc, T(1), da, lda,
+                    gemm_strided_batched(B{}, TB, true, k, m, n, alpha, s_b->value, ldb, sb, dc, n, sc, beta, da, lda,
                                          sa, batch);
             }
             if (s_b->requires_grad) {
-                T* db = t.grad(s_b);
+                T* db = t.grad_for_write(s_b, fresh);
+                T beta = fresh ? T(0) : T(1);
                 if (shared_b && !TA) {
-                    if (!TB) gemm(B{}, true, false, k, n, batch * m, alpha, s_a->value, lda, dc, n, T(1), db, ldb);
-                    else gemm(B{}, true, false, n, k, batch * m, alpha, dc, n, s_a->value, lda, T(1), db, ldb);
+                    if (!TB) gemm(B{}, true, false, k, n, batch * m, alpha, s_a->value, lda, dc, n, beta, db, ldb);
+                    else gemm(B{}, true, false, n, k, batch * m, alpha, dc, n, s_a->value, lda, beta, db, ldb);
                 } else if (shared_b) {  // A transposed, B shared: sum over the batch one GEMM at a time
-                    for (std::size_t i = 0; i < batch; ++i) {
-                        if (!TB) gemm(B{}, !TA, false, k, n, m, alpha, s_a->value + i * sa, lda, dc + i * sc, n, T(1), db, ldb);
-                        else gemm(B{}, true, TA, n, k, m, alpha, dc + i * sc, n, s_a->value + i * sa, lda, T(1), db, ldb);
+                    for (std::size_t i = 0; i < batch; ++i, beta = T(1)) {
+                        if (!TB) gemm(B{}, !TA, false, k, n, m, alpha, s_a->value + i * sa, lda, dc + i * sc, n, beta, db, ldb);
+                        else gemm(B{}, true, TA, n, k, m, alpha, dc + i * sc, n, s_a->value + i * sa, lda, beta, db, ldb);
                     }
                 } else if (!TB) {
-                    gemm_strided_batched(B{}, !TA, false, k, n, m, alpha, s_a->value, lda, sa, dc, n, sc, T(1), db, ldb,
+                    gemm_strided_batched(B{}, !TA, false, k, n, m, alpha, s_a->value, lda, sa, dc, n, sc, beta, db, ldb,
                                          sb, batch);
                 } else {
-                    gemm_strided_batched(B{}, true, TA, n, k, m, alpha, dc, n, sc, s_a->value, lda, sa, T(1), db, ldb,
+                    gemm_strided_batched(B{}, true, TA, n, k, m, alpha, dc, n, sc, s_a->value, lda, sa, beta, db, ldb,
                                          sb, batch);
                 }
             }

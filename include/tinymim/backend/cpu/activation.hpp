@@ -59,89 +59,110 @@ void gelu_backward(cpu, std::size_t n, const T* x, const T* dy, T* dx) {
     });
 }
 
+namespace cpu_detail {
+template <class T>
+using row_array = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using const_row_array = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+// y = softmax(alpha · x) over one row of n values (y may be x).
+template <class T>
+void softmax_row(std::size_t n, T alpha, const T* x, T* y) {
+    const_row_array<T> xr(x, Eigen::Index(n));
+    row_array<T> yr(y, Eigen::Index(n));
+    yr = xr * alpha;
+    yr = (yr - yr.maxCoeff()).exp();
+    yr *= T(1) / yr.sum();
+}
+
+// g = y ⊙ (g - <g, y>) over one row: the softmax's backward (alpha 1), written over the incoming gradient.
+template <class T>
+void softmax_row_backward_inplace(std::size_t n, const T* y, T* g) {
+    const_row_array<T> yr(y, Eigen::Index(n));
+    row_array<T> gr(g, Eigen::Index(n));
+    const T dot = (yr * gr).sum();
+    gr = yr * (gr - dot);
+}
+
+// Runs f(r) for every row, in parallel when the rows hold enough values. Every row is computed the same
+// way whatever the thread count.
+template <class F>
+void each_row(std::size_t rows, std::size_t n, F&& f) {
+#pragma omp parallel for schedule(static) if (rows * n > 16384)
+    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) f(std::size_t(r));
+}
+}  // namespace cpu_detail
+
+// Row softmax and log-softmax with Eigen's vectorised exp/log; row sums in T (a row is a few hundred
+// values at most in a ViT: the attention's tokens).
+
 // y[r, :] = softmax(alpha * x[r, :])
 template <class T>
 void softmax_forward(cpu, std::size_t rows, std::size_t n, T alpha, const T* x, T* y) {
-#pragma omp parallel for schedule(static) if (rows * n > 16384)
-    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
-        const T* xr = x + std::size_t(r) * n;
-        T* yr = y + std::size_t(r) * n;
-        T mx = xr[0] * alpha;
-        for (std::size_t j = 1; j < n; ++j) mx = std::max(mx, xr[j] * alpha);
-        double s = 0;
-        for (std::size_t j = 0; j < n; ++j) {
-            yr[j] = std::exp(xr[j] * alpha - mx);
-            s += double(yr[j]);
-        }
-        const T inv = T(1.0 / s);
-        for (std::size_t j = 0; j < n; ++j) yr[j] *= inv;
-    }
+    using namespace cpu_detail;
+    each_row(rows, n, [&](std::size_t r) { softmax_row(n, alpha, x + r * n, y + r * n); });
 }
 
 // dx += alpha * y * (dy - <dy, y>)
 template <class T>
 void softmax_backward(cpu, std::size_t rows, std::size_t n, T alpha, const T* y, const T* dy, T* dx) {
-#pragma omp parallel for schedule(static) if (rows * n > 16384)
-    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
-        const T* yr = y + std::size_t(r) * n;
-        const T* gr = dy + std::size_t(r) * n;
-        T* dr = dx + std::size_t(r) * n;
-        double dot = 0;
-        for (std::size_t j = 0; j < n; ++j) dot += double(yr[j]) * double(gr[j]);
-        for (std::size_t j = 0; j < n; ++j) dr[j] += alpha * yr[j] * (gr[j] - T(dot));
-    }
+    using namespace cpu_detail;
+    each_row(rows, n, [&](std::size_t r) {
+        const_row_array<T> yr(y + r * n, Eigen::Index(n)), gr(dy + r * n, Eigen::Index(n));
+        row_array<T> dr(dx + r * n, Eigen::Index(n));
+        const T dot = (yr * gr).sum();
+        dr += alpha * yr * (gr - dot);
+    });
 }
 
 // y[r, :] = log_softmax(alpha * x[r, :])
 template <class T>
 void log_softmax_forward(cpu, std::size_t rows, std::size_t n, T alpha, const T* x, T* y) {
-#pragma omp parallel for schedule(static) if (rows * n > 16384)
-    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
-        const T* xr = x + std::size_t(r) * n;
-        T* yr = y + std::size_t(r) * n;
-        T mx = xr[0] * alpha;
-        for (std::size_t j = 1; j < n; ++j) mx = std::max(mx, xr[j] * alpha);
-        double s = 0;
-        for (std::size_t j = 0; j < n; ++j) s += std::exp(double(xr[j] * alpha - mx));
-        const T lse = mx + T(std::log(s));
-        for (std::size_t j = 0; j < n; ++j) yr[j] = xr[j] * alpha - lse;
-    }
+    using namespace cpu_detail;
+    each_row(rows, n, [&](std::size_t r) {
+        const_row_array<T> xr(x + r * n, Eigen::Index(n));
+        row_array<T> yr(y + r * n, Eigen::Index(n));
+        yr = xr * alpha;
+        const T mx = yr.maxCoeff();
+        yr -= mx + std::log((yr - mx).exp().sum());
+    });
 }
 
 // dx += alpha * (dy - exp(y) * sum(dy))
 template <class T>
 void log_softmax_backward(cpu, std::size_t rows, std::size_t n, T alpha, const T* y, const T* dy, T* dx) {
-#pragma omp parallel for schedule(static) if (rows * n > 16384)
-    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
-        const T* yr = y + std::size_t(r) * n;
-        const T* gr = dy + std::size_t(r) * n;
-        T* dr = dx + std::size_t(r) * n;
-        double s = 0;
-        for (std::size_t j = 0; j < n; ++j) s += double(gr[j]);
-        for (std::size_t j = 0; j < n; ++j) dr[j] += alpha * (gr[j] - std::exp(yr[j]) * T(s));
-    }
+    using namespace cpu_detail;
+    each_row(rows, n, [&](std::size_t r) {
+        const_row_array<T> yr(y + r * n, Eigen::Index(n)), gr(dy + r * n, Eigen::Index(n));
+        row_array<T> dr(dx + r * n, Eigen::Index(n));
+        const T s = gr.sum();
+        dr += alpha * (gr - yr.exp() * s);
+    });
 }
 
 // Layer norm over the last axis of [rows, n]; keeps mean and 1/std per row for the backward.
 template <class T>
 void layer_norm_forward(cpu, std::size_t rows, std::size_t n, T eps, const T* x, const T* gamma, const T* beta, T* y,
                         T* mean, T* rstd) {
-#pragma omp parallel for schedule(static) if (rows * n > 16384)
-    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
-        const T* xr = x + std::size_t(r) * n;
-        T* yr = y + std::size_t(r) * n;
-        const auto [mu, v] = cpu_detail::row_moments(xr, n);
-        const T rs = T(1.0 / std::sqrt(v / double(n) + double(eps)));
-        const T m = T(mu);
+    using namespace cpu_detail;
+    // Two passes over the row in T, vectorised (a row is one token: a few hundred values).
+    each_row(rows, n, [&](std::size_t r) {
+        const_row_array<T> xr(x + r * n, Eigen::Index(n));
+        row_array<T> yr(y + r * n, Eigen::Index(n));
+        const T m = xr.sum() / T(n);
+        yr = xr - m;
+        const T rs = T(1) / std::sqrt(yr.square().sum() / T(n) + eps);
         mean[r] = m;
         rstd[r] = rs;
-        for (std::size_t j = 0; j < n; ++j) {
-            T h = (xr[j] - m) * rs;
-            if (gamma != nullptr) h *= gamma[j];
-            if (beta != nullptr) h += beta[j];
-            yr[j] = h;
-        }
-    }
+        if (gamma != nullptr && beta != nullptr)
+            yr = yr * rs * const_row_array<T>(gamma, Eigen::Index(n)) + const_row_array<T>(beta, Eigen::Index(n));
+        else if (gamma != nullptr)
+            yr = yr * rs * const_row_array<T>(gamma, Eigen::Index(n));
+        else if (beta != nullptr)
+            yr = yr * rs + const_row_array<T>(beta, Eigen::Index(n));
+        else
+            yr *= rs;
+    });
 }
 
 // dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma;

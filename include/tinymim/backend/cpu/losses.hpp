@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "tinymim/backend/cpu/activation.hpp"
 #include "tinymim/backend/kinds.hpp"
@@ -45,16 +46,15 @@ void cross_entropy_backward(cpu, std::size_t rows, std::size_t c, T smoothing, c
 // loss = 1/rows sum_r sum_j t (log t - log s), s = softmax(alpha z), 0 log 0 = 0. Keeps log s.
 template <class T>
 void kl_forward(cpu, std::size_t rows, std::size_t n, T alpha, const T* target, const T* z, T* logs, T* loss) {
+    using namespace cpu_detail;
     log_softmax_forward(cpu{}, rows, n, alpha, z, logs);
     double acc = 0;
 #pragma omp parallel for reduction(+ : acc) schedule(static) if (rows * n > 16384)
     for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
-        const T* tr = target + std::size_t(r) * n;
-        const T* lr = logs + std::size_t(r) * n;
-        double s = 0;
-        for (std::size_t j = 0; j < n; ++j)
-            if (tr[j] > T(0)) s += double(tr[j]) * (std::log(double(tr[j])) - double(lr[j]));
-        acc += s;
+        const_row_array<T> tr(target + std::size_t(r) * n, Eigen::Index(n)), lr(logs + std::size_t(r) * n, Eigen::Index(n));
+        // t log t is 0 where t is 0: the select drops those terms (log of the clamped value stays finite)
+        const T tiny = std::numeric_limits<T>::min();
+        acc += double((tr > T(0)).select(tr * (tr.max(tiny).log() - lr), T(0)).sum());
     }
     loss[0] = T(acc / double(rows));
 }
@@ -62,23 +62,20 @@ void kl_forward(cpu, std::size_t rows, std::size_t n, T alpha, const T* target, 
 template <class T>
 void kl_backward(cpu, std::size_t rows, std::size_t n, T alpha, const T* target, const T* logs, const T* g, T* dz,
                  T* dt) {
+    using namespace cpu_detail;
     const T f = g[0] / T(rows);
-#pragma omp parallel for schedule(static) if (rows * n > 16384)
-    for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
-        const T* tr = target + std::size_t(r) * n;
-        const T* lr = logs + std::size_t(r) * n;
+    each_row(rows, n, [&](std::size_t r) {
+        const_row_array<T> tr(target + r * n, Eigen::Index(n)), lr(logs + r * n, Eigen::Index(n));
         if (dz != nullptr) {
-            T st = 0;
-            for (std::size_t j = 0; j < n; ++j) st += tr[j];
-            T* d = dz + std::size_t(r) * n;
-            for (std::size_t j = 0; j < n; ++j) d[j] += f * alpha * (std::exp(lr[j]) * st - tr[j]);
+            row_array<T> d(dz + r * n, Eigen::Index(n));
+            d += (f * alpha) * (lr.exp() * tr.sum() - tr);
         }
         if (dt != nullptr) {
-            T* d = dt + std::size_t(r) * n;
-            for (std::size_t j = 0; j < n; ++j)
-                if (tr[j] > T(0)) d[j] += f * (std::log(tr[j]) - lr[j] + T(1));
+            row_array<T> d(dt + r * n, Eigen::Index(n));
+            const T tiny = std::numeric_limits<T>::min();
+            d += (tr > T(0)).select(f * (tr.max(tiny).log() - lr + T(1)), T(0));
         }
-    }
+    });
 }
 
 // loss = mean_i l(a_i - b_i): l = d² (mse) or 0.5 d²/beta if |d| < beta else |d| - 0.5 beta (smooth-L1).

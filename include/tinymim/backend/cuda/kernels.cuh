@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tinymim/backend/cuda/activation.cuh"
+#include "tinymim/backend/cuda/attention.cuh"
 #include "tinymim/backend/cuda/cuda.cuh"
 #include "tinymim/backend/cuda/elementwise.cuh"
 #include "tinymim/backend/cuda/gemm.cuh"

@@ -1,0 +1,73 @@
+// CPU kernels: multi-head attention straight on a fused qkv projection, one (sample, head) at a time.
+//
+// qkv is [B, N, 3D] (q | k | v, each H heads of d = D / H values); the output is [B, N, D] in the merged
+// layout the projection reads, and the probabilities [B, H, N, N]. No head is copied out: the GEMMs read
+// the heads in place through their row stride 3D, and an (N x N) score block is made, normalised and
+// used while it is in cache.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/cpu/gemm.hpp"
+
+namespace tinymim::backends {
+
+// probs[b, h] = softmax(scale · q kᵀ); out[b, :, h·d .. h·d + d] = probs[b, h] · v.
+template <class T>
+void attention_qkv_forward(cpu, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale, const T* qkv,
+                           T* probs, T* out) {
+    const std::size_t dim = h * d, ld = 3 * dim;
+#pragma omp parallel for schedule(static) if (batch * h > 1)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
+        const std::size_t b = std::size_t(i) / h, hh = std::size_t(i) % h;
+        const T* q = qkv + b * n * ld + hh * d;
+        T* p = probs + std::size_t(i) * n * n;
+        gemm(cpu{}, false, true, n, n, d, scale, q, ld, q + dim, ld, T(0), p, n);
+        for (std::size_t r = 0; r < n; ++r) cpu_detail::softmax_row(n, T(1), p + r * n, p + r * n);
+        gemm(cpu{}, false, false, n, d, n, T(1), p, n, q + 2 * dim, ld, T(0), out + b * n * dim + hh * d, dim);
+    }
+}
+
+// The gradients of attention_qkv_forward into dqkv, from the output's gradient dout [B, N, D] and the
+// probabilities' gradient dprobs [B, H, N, N] (either may be null: not reached by any loss).
+// accumulate: add to dqkv; otherwise every value of dqkv is written.
+template <class T>
+void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale,
+                            const T* qkv, const T* probs, const T* dout, const T* dprobs, T* dqkv, bool accumulate) {
+    const std::size_t dim = h * d, ld = 3 * dim;
+    const T beta = accumulate ? T(1) : T(0);
+#pragma omp parallel for schedule(static) if (batch * h > 1)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
+        thread_local std::vector<T> buffer;  // one (N x N) block per thread, kept from step to step
+        if (buffer.size() < n * n) buffer.resize(n * n);
+        T* ds = buffer.data();
+        const std::size_t b = std::size_t(i) / h, hh = std::size_t(i) % h;
+        const std::size_t row0 = b * n * ld + hh * d;
+        const T *q = qkv + row0, *k = q + dim, *v = q + 2 * dim;
+        T *dq = dqkv + row0, *dk = dq + dim, *dv = dq + 2 * dim;
+        const T* p = probs + std::size_t(i) * n * n;
+        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> dsa(ds, Eigen::Index(n * n));
+        if (dout != nullptr) {
+            const T* go = dout + b * n * dim + hh * d;
+            gemm(cpu{}, false, true, n, n, d, T(1), go, dim, v, ld, T(0), ds, n);  // dP = dO vᵀ
+            gemm(cpu{}, true, false, n, d, n, T(1), p, n, go, dim, beta, dv, ld);  // dv = Pᵀ dO
+        } else {
+            dsa.setZero();
+            if (!accumulate)
+                for (std::size_t r = 0; r < n; ++r) std::fill(dv + r * ld, dv + r * ld + d, T(0));
+        }
+        if (dprobs != nullptr)
+            dsa += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(dprobs + std::size_t(i) * n * n, Eigen::Index(n * n));
+        for (std::size_t r = 0; r < n; ++r) cpu_detail::softmax_row_backward_inplace(n, p + r * n, ds + r * n);
+        gemm(cpu{}, false, false, n, d, n, scale, ds, n, k, ld, beta, dq, ld);  // dq = scale · dS k
+        gemm(cpu{}, true, false, n, d, n, scale, ds, n, q, ld, beta, dk, ld);   // dk = scale · dSᵀ q
+    }
+}
+
+}  // namespace tinymim::backends
