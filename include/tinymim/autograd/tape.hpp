@@ -86,19 +86,10 @@ public:
     // The gradient buffer of s, created (zeroed) on first use in this step.
     template <element T>
     [[nodiscard]] T* grad(slot<T>* s) {
-        if (s->grad_raw == nullptr) {
-            if (s->ext_grad != nullptr) {
-                if (s->ext_flag == nullptr || !*s->ext_flag) fill(B{}, s->ext_grad, s->size, T(0));
-                if (s->ext_flag != nullptr) *s->ext_flag = true;
-                s->grad_raw = s->ext_grad;
-            } else {
-                const std::size_t bytes = s->size * sizeof(T);
-                s->grad_raw = grads_.acquire(bytes);
-                s->grad_bytes = bytes;
-                fill(B{}, s->grad(), s->size, T(0));
-            }
-        }
-        return s->grad();
+        bool fresh = false;
+        T* g = grad_for_write(s, fresh);
+        if (fresh) fill(B{}, g, s->size, T(0));
+        return g;
     }
 
     // The gradient buffer of s for a backward that writes every one of its values. When s has no
@@ -128,11 +119,11 @@ public:
     // Records a backward closure for the node whose output is `out`. The closure is called with
     // the tape and must only capture trivially destructible values (pointers, sizes, scalars):
     // it lives in the tape's arena and is never destroyed.
-    // A node with two outputs (out2 may be null): it runs when either has a gradient.
     template <class F>
     void record(slot_base* out, F&& f) {
         record(out, nullptr, std::forward<F>(f));
     }
+    // A node with two outputs (out2 may be null): it runs when either received a gradient.
     template <class F>
     void record(slot_base* out, slot_base* out2, F&& f) {
         using fn_t = std::decay_t<F>;
