@@ -1,6 +1,8 @@
 // Google Benchmark micro-benchmarks: the GEMM shapes of the ViT configurations, layer norm, softmax,
-// attention, GELU and the relation-KL loss, each forward + backward where it has one.
+// attention (on split heads, and fused on a qkv projection), GELU and the relation-KL loss, each forward + backward where it has one.
 #include <benchmark/benchmark.h>
+
+#include <cmath>
 
 #include <tinymim/tinymim.hpp>
 
@@ -69,6 +71,24 @@ void attention(benchmark::State& st) {
     fwd_bwd(st, [&](tape<cpu>& t) { return ops::attention(leaf(t, q), leaf(t, k), leaf(t, v)).out; });
 }
 BENCHMARK(attention)->Unit(benchmark::kMillisecond);
+
+// What a block runs, from its fused qkv projection [256, 50, 3 · 192] (fm-small, 6 heads of 32) to the
+// merged output: the fused kernel, and the split + attention + merge it replaced.
+void attention_qkv(benchmark::State& st) {
+    auto qkv = randn<shape<dyn, 50, 576>>({256, 50, 576}, 9);
+    fwd_bwd(st, [&](tape<cpu>& t) { return ops::attention_qkv(leaf(t, qkv), 6, 1.0f / std::sqrt(32.0f)).out; });
+}
+BENCHMARK(attention_qkv)->Unit(benchmark::kMillisecond);
+
+void attention_split_merge(benchmark::State& st) {
+    auto qkv = randn<shape<dyn, 50, 576>>({256, 50, 576}, 9);
+    fwd_bwd(st, [&](tape<cpu>& t) {
+        auto x = leaf(t, qkv);
+        auto a = ops::attention(ops::split_heads<3>(x, 6, 0), ops::split_heads<3>(x, 6, 1), ops::split_heads<3>(x, 6, 2));
+        return ops::merge_heads<192>(a.out);
+    });
+}
+BENCHMARK(attention_split_merge)->Unit(benchmark::kMillisecond);
 
 void relation_kl(benchmark::State& st) {
     using S = shape<dyn, 6, 50, 50>;
