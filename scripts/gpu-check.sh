@@ -2,7 +2,12 @@
 # On a machine with an NVIDIA GPU: runs the carried CUDA tests and the GPU benchmarks next to PyTorch on
 # the same card, and writes a report (Markdown + raw JSON) to $OUT (or gpu-report/).
 #   bash scripts/gpu-check.sh [bundle dir, default gpu-bundle]     (make the bundle with scripts/gpu-bundle.sh)
+# Device time is scarce: every stage runs under `timeout`, and a stage that would start after
+# GPU_CHECK_BUDGET_S seconds (default 420) is skipped and says so in the report.
 set -uo pipefail
+start=$SECONDS
+budget=${GPU_CHECK_BUDGET_S:-420}
+in_budget() { (( SECONDS - start < budget )); }
 cd "$(dirname "$0")/.."
 bundle=${1:-gpu-bundle}
 out=${OUT:-gpu-report}
@@ -17,10 +22,13 @@ report="$out/gpu-report.md"
   echo '```'
 } > "$report"
 
+missing=$(ldd "$bundle/bin/test_cuda" "$bundle/bin/tinymim" | grep "not found")
+[[ -n $missing ]] && { echo "missing shared libraries:"; echo "$missing"; } | tee -a "$report"
 echo "== CUDA tests" | tee -a "$report"
-"$bundle/bin/test_cuda" --log_level=test_suite --report_level=short > "$out/test_cuda.log" 2>&1
+t0=$SECONDS
+timeout 240 "$bundle/bin/test_cuda" --log_level=test_suite --report_level=short > "$out/test_cuda.log" 2>&1
 rc=$?
-echo "test_cuda exit status $rc" | tee -a "$report"
+echo "test_cuda exit status $rc ($((SECONDS - t0)) s)" | tee -a "$report"
 { echo '```'; tail -n 25 "$out/test_cuda.log"; echo '```'; } >> "$report"
 if [[ $rc -eq 77 ]]; then
   echo "no CUDA device: benchmarks not run" | tee -a "$report"
@@ -34,8 +42,10 @@ bench() {  # tf32 flag ("" or --tf32), then the work
   local tf=$1
   shift
   local ours peer
-  ours=$("$bundle/bin/tinymim" bench "$@" --device cuda --steps 20 --warmup 3 $tf 2>>"$out/bench.log" | tail -n 1)
-  peer=$(python3 benchmarks/peer_pytorch_cuda.py "$@" --steps 20 --warmup 3 $tf 2>>"$out/bench.log" | tail -n 1)
+  if ! in_budget; then echo "| $* | ${tf:-off} | skipped: over the ${budget} s budget | | | | |" >> "$report"; return; fi
+  echo "== $* $tf" >> "$out/bench.log"
+  ours=$(timeout 90 "$bundle/bin/tinymim" bench "$@" --device cuda --steps 20 --warmup 3 $tf 2>>"$out/bench.log" | tail -n 1)
+  peer=$(timeout 90 python3 benchmarks/peer_pytorch_cuda.py "$@" --steps 20 --warmup 3 $tf 2>>"$out/bench.log" | tail -n 1)
   echo "$ours" >> "$out/bench.jsonl"
   echo "$peer" >> "$out/bench.jsonl"
   python3 - "$*" "$tf" "$ours" "$peer" >> "$report" <<'PY'
@@ -55,5 +65,16 @@ bench "" distill --teacher fm-small --student fm-tiny --batch 256
 bench "" train --model vit-small --batch 128
 bench "" forward --model vit-small --batch 128
 python3 -c "import torch; print(f'\nPyTorch {torch.__version__}, CUDA {torch.version.cuda}')" >> "$report" 2>&1
+
+# Memory errors: the op cases once more under compute-sanitizer (memcheck), where the machine has it.
+if command -v compute-sanitizer > /dev/null && in_budget; then
+  echo "== compute-sanitizer memcheck (op cases)" | tee -a "$report"
+  t0=$SECONDS
+  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$bundle/bin/test_cuda" \
+      --run_test=op_agrees_with_cpu --report_level=short > "$out/sanitizer.log" 2>&1
+  echo "compute-sanitizer exit status $? ($((SECONDS - t0)) s)" | tee -a "$report"
+  { echo '```'; grep -E "ERROR SUMMARY|Invalid|errors? detected|Leaked" "$out/sanitizer.log" | head -n 20; tail -n 3 "$out/sanitizer.log"; echo '```'; } >> "$report"
+fi
+echo "total $((SECONDS - start)) s" >> "$report"
 cat "$report"
 exit $rc

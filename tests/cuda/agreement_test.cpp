@@ -39,6 +39,12 @@ double relative_error(const std::vector<double>& a, const std::vector<double>& b
     return s > 0 ? d / s : d;
 }
 
+double max_abs(const std::vector<double>& a) {
+    double m = 0;
+    for (double v : a) m = std::max(m, std::abs(v));
+    return m;
+}
+
 void compare(const case_result& gpu, const case_result& cpu, double tol_value, double tol_weight) {
     BOOST_REQUIRE_EQUAL(gpu.names.size(), cpu.names.size());
     for (std::size_t i = 0; i < cpu.names.size(); ++i) {
@@ -48,6 +54,11 @@ void compare(const case_result& gpu, const case_result& cpu, double tol_value, d
             bool finite = true;
             for (double v : gpu.arrays[i]) finite = finite && std::isfinite(v);
             BOOST_TEST(finite);
+            if (cpu.names[i].starts_with(key_bias_prefix)) {  // rounding noise on both sides: bounded, not compared
+                BOOST_TEST(max_abs(gpu.arrays[i]) <= key_bias_bound);
+                BOOST_TEST(max_abs(cpu.arrays[i]) <= key_bias_bound);
+                continue;
+            }
             const double tol = cpu.names[i].rfind("weight ", 0) == 0 ? tol_weight : tol_value;
             BOOST_TEST(relative_error(gpu.arrays[i], cpu.arrays[i]) <= tol);
         }
@@ -65,8 +76,9 @@ BOOST_DATA_TEST_CASE(op_agrees_with_cpu, bdata::make(op_case_names()), name) {
     compare(gpu, cpu, 1e-5, 1e-5);
 }
 
-// Whole models: the float rounding of six blocks adds up (1e-4); weights after AdamW steps: an element
-// whose gradient is rounding noise moves by up to lr either way, so weights are held to 5e-3.
+// Whole models: the float rounding of six blocks adds up (1e-4); weights after AdamW steps are held to
+// 5e-3 (AdamW divides by sqrt(v): small gradients' rounding differences grow in the update), except the
+// key biases, whose gradient is pure rounding noise (models_impl.hpp): those are bounded, not compared.
 BOOST_DATA_TEST_CASE(model_agrees_with_cpu, bdata::make(model_case_names()), name) {
     const auto cpu = run_model_case<tinymim::backends::cpu>(name);
     const auto gpu = run_model_case<tinymim::backends::cuda>(name);
