@@ -1,7 +1,9 @@
 // CUDA kernels: multi-head attention on a fused qkv projection, as backend/cpu/attention.hpp (same
-// arguments, same results). On the GPU the heads are copied into contiguous scratch so that every
-// product is one strided-batched cuBLAS call over all (sample, head) pairs; the scratch goes back to
-// the caching allocator when the call returns.
+// arguments, same results). No head is copied: for each head, one strided-batched cuBLAS call over the
+// samples reads q, k, v in place in the projection (row stride 3·width, one sample every tokens·3·width
+// values) and writes the output straight into the merged [B, N, width] layout (row stride width), and
+// the gradients straight into dqkv. The only scratch is the backward's two [B, H, N, N] score buffers
+// (three when the probabilities were not kept and are recomputed).
 #pragma once
 
 #include <cstddef>
@@ -10,61 +12,73 @@
 #include "tinymim/backend/cuda/cuda.cuh"
 #include "tinymim/backend/cuda/elementwise.cuh"
 #include "tinymim/backend/cuda/gemm.cuh"
-#include "tinymim/backend/cuda/tokens.cuh"
 
 namespace tinymim::backends {
 
 namespace cuda_attention_detail {
-// q, k, v of every (sample, head) as [B·H, N, d] in one scratch block.
+// probs [B, H, N, N] = softmax(scale · q kᵀ), q and k read in place in qkv.
 template <class T>
-struct split_qkv {
-    std::size_t per;  // values in one of q, k, v
-    cuda_detail::scratch mem;
-    split_qkv(std::size_t batch, std::size_t n, std::size_t h, std::size_t d, const T* qkv)
-        : per(batch * h * n * d), mem(3 * per * sizeof(T)) {
-        for (std::size_t part = 0; part < 3; ++part)
-            heads_copy(cuda{}, batch, n, h, d, 3 * h * d, part * h * d, qkv, at(part), true, false);
-    }
-    [[nodiscard]] T* at(std::size_t part) const noexcept { return mem.as<T>() + part * per; }
-};
+void probabilities(std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale, const T* qkv, T* probs) {
+    const std::size_t dim = h * d, ld = 3 * dim, sample = n * ld, nn = n * n;
+    for (std::size_t head = 0; head < h; ++head)
+        gemm_strided_batched(cuda{}, false, true, n, n, d, scale, qkv + head * d, ld, sample, qkv + dim + head * d, ld,
+                             sample, T(0), probs + head * nn, n, h * nn, batch);
+    softmax_forward(cuda{}, batch * h * n, n, T(1), probs, probs);
+}
 }  // namespace cuda_attention_detail
 
+// probs [B, H, N, N] = softmax(scale · q kᵀ) per (sample, head); out [B, N, H·d] = probs v, heads merged.
+// probs may be null: they are then made in scratch memory and not kept.
 template <class T>
 void attention_qkv_forward(cuda, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale, const T* qkv,
                            T* probs, T* out) {
-    const std::size_t bh = batch * h, nd = n * d, nn = n * n;
-    cuda_attention_detail::split_qkv<T> s(batch, n, h, d, qkv);
-    gemm_strided_batched(cuda{}, false, true, n, n, d, scale, s.at(0), d, nd, s.at(1), d, nd, T(0), probs, n, nn, bh);
-    softmax_forward(cuda{}, bh * n, n, T(1), probs, probs);
-    cuda_detail::scratch o(bh * nd * sizeof(T));
-    gemm_strided_batched(cuda{}, false, false, n, d, n, T(1), probs, n, nn, s.at(2), d, nd, T(0), o.as<T>(), d, nd, bh);
-    heads_copy(cuda{}, batch, n, h, d, h * d, 0, o.as<T>(), out, false, false);
+    const std::size_t dim = h * d, ld = 3 * dim, sample = n * ld, nn = n * n;
+    cuda_detail::scratch own(probs == nullptr ? batch * h * nn * sizeof(T) : 0);
+    if (probs == nullptr) probs = own.as<T>();
+    cuda_attention_detail::probabilities(batch, n, h, d, scale, qkv, probs);
+    for (std::size_t head = 0; head < h; ++head)
+        gemm_strided_batched(cuda{}, false, false, n, d, n, T(1), probs + head * nn, n, h * nn,
+                             qkv + 2 * dim + head * d, ld, sample, T(0), out + head * d, dim, n * dim, batch);
 }
 
+// dqkv (+)= the gradient through out (dout, may be null) and through probs (dprobs, may be null).
+// probs may be null (not kept): they are recomputed in scratch memory.
+// accumulate: add to dqkv; otherwise every value of dqkv is written.
 template <class T>
 void attention_qkv_backward(cuda, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale,
                             const T* qkv, const T* probs, const T* dout, const T* dprobs, T* dqkv, bool accumulate) {
-    const std::size_t bh = batch * h, nd = n * d, nn = n * n, dim = h * d;
-    cuda_attention_detail::split_qkv<T> s(batch, n, h, d, qkv);
-    cuda_detail::scratch grads(3 * bh * nd * sizeof(T)), dp(bh * nn * sizeof(T)), ds(bh * nn * sizeof(T));
-    T *dq = grads.as<T>(), *dk = dq + bh * nd, *dv = dk + bh * nd;
-    if (dout != nullptr) {
-        cuda_detail::scratch go(bh * nd * sizeof(T));
-        heads_copy(cuda{}, batch, n, h, d, dim, 0, dout, go.as<T>(), true, false);
-        gemm_strided_batched(cuda{}, false, true, n, n, d, T(1), go.as<T>(), d, nd, s.at(2), d, nd, T(0), dp.as<T>(), n,
-                             nn, bh);
-        gemm_strided_batched(cuda{}, true, false, n, d, n, T(1), probs, n, nn, go.as<T>(), d, nd, T(0), dv, d, nd, bh);
-    } else {
-        fill(cuda{}, dp.as<T>(), bh * nn, T(0));
-        fill(cuda{}, dv, bh * nd, T(0));
+    const std::size_t dim = h * d, ld = 3 * dim, sample = n * ld, nn = n * n, all = batch * h * nn;
+    cuda_detail::scratch own(probs == nullptr ? all * sizeof(T) : 0);
+    if (probs == nullptr) {
+        cuda_attention_detail::probabilities(batch, n, h, d, scale, qkv, own.as<T>());
+        probs = own.as<T>();
     }
-    if (dprobs != nullptr) axpy(cuda{}, bh * nn, T(1), dprobs, dp.as<T>());
-    fill(cuda{}, ds.as<T>(), bh * nn, T(0));
-    softmax_backward(cuda{}, bh * n, n, T(1), probs, dp.as<T>(), ds.as<T>());
-    gemm_strided_batched(cuda{}, false, false, n, d, n, scale, ds.as<T>(), n, nn, s.at(1), d, nd, T(0), dq, d, nd, bh);
-    gemm_strided_batched(cuda{}, true, false, n, d, n, scale, ds.as<T>(), n, nn, s.at(0), d, nd, T(0), dk, d, nd, bh);
-    for (std::size_t part = 0; part < 3; ++part)
-        heads_copy(cuda{}, batch, n, h, d, 3 * dim, part * dim, dq + part * bh * nd, dqkv, false, accumulate);
+    if (!accumulate && dout == nullptr) {  // no gradient reaches v: its third must still be written (zero)
+        fill(cuda{}, dqkv, batch * sample, T(0));
+        accumulate = true;
+    }
+    const T beta = accumulate ? T(1) : T(0);
+    cuda_detail::scratch dp(all * sizeof(T)), ds(all * sizeof(T));
+    if (dout != nullptr) {
+        for (std::size_t head = 0; head < h; ++head) {
+            // dprobs_h = dout_h vᵀ; dv_h = probs_hᵀ dout_h
+            gemm_strided_batched(cuda{}, false, true, n, n, d, T(1), dout + head * d, dim, n * dim,
+                                 qkv + 2 * dim + head * d, ld, sample, T(0), dp.as<T>() + head * nn, n, h * nn, batch);
+            gemm_strided_batched(cuda{}, true, false, n, d, n, T(1), probs + head * nn, n, h * nn, dout + head * d, dim,
+                                 n * dim, beta, dqkv + 2 * dim + head * d, ld, sample, batch);
+        }
+        if (dprobs != nullptr) axpy(cuda{}, all, T(1), dprobs, dp.as<T>());
+    }
+    const T* dpt = dout != nullptr ? dp.as<T>() : dprobs;
+    fill(cuda{}, ds.as<T>(), all, T(0));
+    softmax_backward(cuda{}, batch * h * n, n, T(1), probs, dpt, ds.as<T>());
+    for (std::size_t head = 0; head < h; ++head) {
+        // dq_h = scale · ds_h k_h; dk_h = scale · ds_hᵀ q_h
+        gemm_strided_batched(cuda{}, false, false, n, d, n, scale, ds.as<T>() + head * nn, n, h * nn,
+                             qkv + dim + head * d, ld, sample, beta, dqkv + head * d, ld, sample, batch);
+        gemm_strided_batched(cuda{}, true, false, n, d, n, scale, ds.as<T>() + head * nn, n, h * nn, qkv + head * d, ld,
+                             sample, beta, dqkv + dim + head * d, ld, sample, batch);
+    }
 }
 
 }  // namespace tinymim::backends
