@@ -75,6 +75,27 @@ public:
         if (poison_) fill(B{}, p, n, std::numeric_limits<T>::quiet_NaN());
         return p;
     }
+    // A buffer that lives only inside one op: a fused op's intermediate that its backward recomputes
+    // (GELU output, drop-path-scaled gradient). Taken from the gradient pool, given back when the
+    // holder goes out of scope, so it is not activation memory: the next op of the same size reuses it.
+    // NaN-filled in poison mode.
+    template <element T>
+    class temporary {
+    public:
+        temporary(tape& t, std::size_t n) : t_(&t), bytes_(n * sizeof(T)), p_(static_cast<T*>(t.grads_.acquire(bytes_))) {
+            if (t.poison_) fill(B{}, p_, n, std::numeric_limits<T>::quiet_NaN());
+        }
+        temporary(const temporary&) = delete;
+        temporary& operator=(const temporary&) = delete;
+        ~temporary() { t_->grads_.release(p_, bytes_); }
+        [[nodiscard]] T* get() const noexcept { return p_; }
+
+    private:
+        tape* t_;
+        std::size_t bytes_;
+        T* p_;
+    };
+
     // Zero-filled temporary memory.
     template <element T>
     [[nodiscard]] T* zeros(std::size_t n) {

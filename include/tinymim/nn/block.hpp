@@ -13,6 +13,7 @@
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
+#include "tinymim/ops/residual.hpp"
 
 namespace tinymim::nn {
 
@@ -79,7 +80,19 @@ struct block {
             trace->complete = false;
         }
         if (run.stop_after_qkv) return x;
-        auto a = ops::attention_qkv(qkv, h, T(1) / std::sqrt(T(D / h)));
+        const T scale = T(1) / std::sqrt(T(D / h));
+        if (trace == nullptr) {
+            // Nothing reads this block's intermediates: fused branches keep only what the backward needs
+            // (LN outputs, qkv, the attention output, the MLP's pre-activation); the attention
+            // probabilities and the GELU output are recomputed, the branch outputs never stored.
+            auto a = ops::attention_qkv_out(qkv, h, scale);
+            auto r1 = ops::residual_linear(a, attn.proj.weight.on(t), attn.proj.bias.on(t), x,
+                                           {run.drop_path, run.rng.fork(1), run.training});
+            auto pre = mlp.fc1(t, norm2(t, r1));
+            return ops::residual_gelu_linear(pre, mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), r1,
+                                             {run.drop_path, run.rng.fork(2), run.training});
+        }
+        auto a = ops::attention_qkv(qkv, h, scale);
         auto attn_out = attn.proj(t, a.out);
         auto r1 = ops::add(x, ops::drop_path(attn_out, T(run.drop_path), run.rng.fork(1), run.training));
         auto mlp_out = mlp.fc2(t, ops::gelu(mlp.fc1(t, norm2(t, r1))));

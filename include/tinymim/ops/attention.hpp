@@ -116,6 +116,35 @@ template <element T, class S, backend B>
     return r;
 }
 
+// attention_qkv's output alone: the probabilities are not kept (B·H·N² values per layer, three times
+// the tokens for a ViT-S at 224); the backward recomputes them from q and k — on the CPU one (sample,
+// head) block at a time, in cache. What a block uses when nothing reads its attention map.
+template <element T, class S, backend B>
+[[nodiscard]] auto attention_qkv_out(const var<T, S, B>& qkv, std::size_t heads, T scale) {
+    static_assert(S::rank == 3, "attention_qkv_out: expects a fused projection [batch, tokens, 3 * width]");
+    static_assert(S::static_extents[2] == dyn || S::static_extents[2] % 3 == 0,
+                  "attention_qkv_out: the fused projection's width must be 3 * width (q, k, v)");
+    using out_t = decltype(qkv_attention_result<T, S, B>::out);
+    const std::size_t batch = qkv.extent(0), n = qkv.extent(1), dim = qkv.extent(2) / 3;
+    TINYMIM_CHECK(qkv.extent(2) % 3 == 0, "attention_qkv_out: width ", qkv.extent(2), " is not 3 * width");
+    TINYMIM_CHECK(heads > 0 && dim % heads == 0, "attention_qkv_out: width ", dim, " does not divide into ", heads, " heads");
+    const std::size_t d = dim / heads;
+    auto& tp = qkv.get_tape();
+    auto out = make_output<T>(tp, extents<typename out_t::shape_type>({batch, n, dim}), qkv.requires_grad());
+    backends::attention_qkv_forward(B{}, batch, n, heads, d, scale, qkv.data(), static_cast<T*>(nullptr), out.data());
+    if (out.requires_grad()) {
+        auto *sx = qkv.get_slot(), *so = out.get_slot();
+        tp.record(so, [=](tape<B>& t) {
+            bool fresh = false;
+            T* dx = t.grad_for_write(sx, fresh);
+            backends::attention_qkv_backward(B{}, batch, n, heads, d, scale, static_cast<const T*>(sx->value),
+                                             static_cast<const T*>(nullptr), static_cast<const T*>(so->grad()),
+                                             static_cast<const T*>(nullptr), dx, !fresh);
+        });
+    }
+    return out;
+}
+
 // The default scale 1/sqrt(head_dim).
 template <element T, class S, backend B>
 [[nodiscard]] attention_result<T, S, B> attention(const var<T, S, B>& q, const var<T, S, B>& k, const var<T, S, B>& v) {

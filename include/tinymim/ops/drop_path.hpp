@@ -11,6 +11,21 @@
 
 namespace tinymim::ops {
 
+namespace detail {
+// The per-sample factors of a drop path (0 for a dropped sample, 1/(1-p) for a kept one) in tape memory
+// on the device: sample b's draw is rng.uniform(b).
+template <element T, backend B>
+[[nodiscard]] const T* drop_path_scales(tape<B>& tp, std::size_t batch, T p, const counter_rng& rng) {
+    constexpr std::size_t stack_batch = 4096;
+    TINYMIM_CHECK(batch <= stack_batch, "drop_path: batch ", batch, " exceeds ", stack_batch);
+    T* scales = tp.template scratch<T>(batch);
+    T host[stack_batch];
+    for (std::size_t b = 0; b < batch; ++b) host[b] = rng.uniform(b) < double(p) ? T(0) : T(1) / (T(1) - p);
+    B::copy_from_host(scales, host, batch * sizeof(T));
+    return scales;
+}
+}  // namespace detail
+
 // Identity when p == 0 or not training. `rng` draws one uniform per sample (values 0..B-1).
 template <element T, class S, backend B>
 [[nodiscard]] auto drop_path(const var<T, S, B>& x, T p, const counter_rng& rng, bool training = true) {
@@ -18,21 +33,13 @@ template <element T, class S, backend B>
     if (!training || p == T(0)) return x;
     const std::size_t batch = x.extent(0), inner = x.size() / batch;
     auto& tp = x.get_tape();
-    T* scales = tp.template scratch<T>(batch);
-    {
-        constexpr std::size_t stack_batch = 4096;
-        TINYMIM_CHECK(batch <= stack_batch, "drop_path: batch ", batch, " exceeds ", stack_batch);
-        T host[stack_batch];
-        for (std::size_t b = 0; b < batch; ++b) host[b] = rng.uniform(b) < double(p) ? T(0) : T(1) / (T(1) - p);
-        B::copy_from_host(scales, host, batch * sizeof(T));
-    }
+    const T* scales = detail::drop_path_scales(tp, batch, p, rng);
     auto y = make_output<T>(tp, x.shape(), x.requires_grad());
-    backends::scale_rows(B{}, batch, inner, static_cast<const T*>(scales), x.data(), y.data(), false);
+    backends::scale_rows(B{}, batch, inner, scales, x.data(), y.data(), false);
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sy = y.get_slot();
         tp.record(sy, [=](tape<B>& t) {
-            backends::scale_rows(B{}, batch, inner, static_cast<const T*>(scales), static_cast<const T*>(sy->grad()),
-                                 t.grad(sx), true);
+            backends::scale_rows(B{}, batch, inner, scales, static_cast<const T*>(sy->grad()), t.grad(sx), true);
         });
     }
     return y;

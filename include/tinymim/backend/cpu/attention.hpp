@@ -18,7 +18,25 @@
 
 namespace tinymim::backends {
 
+namespace cpu_attention_detail {
+// An (N x N) block per thread and purpose, kept from step to step.
+template <class T, int Purpose>
+T* thread_block(std::size_t nn) {
+    thread_local std::vector<T> buffer;
+    if (buffer.size() < nn) buffer.resize(nn);
+    return buffer.data();
+}
+
+// p = softmax(scale · q kᵀ) for one (sample, head); q and k have row stride ld.
+template <class T>
+void probabilities(std::size_t n, std::size_t d, std::size_t ld, T scale, const T* q, const T* k, T* p) {
+    gemm(cpu{}, false, true, n, n, d, scale, q, ld, k, ld, T(0), p, n);
+    for (std::size_t r = 0; r < n; ++r) cpu_detail::softmax_row(n, T(1), p + r * n, p + r * n);
+}
+}  // namespace cpu_attention_detail
+
 // probs[b, h] = softmax(scale · q kᵀ); out[b, :, h·d .. h·d + d] = probs[b, h] · v.
+// probs may be null: the probabilities are then made in a per-thread block and not kept.
 template <class T>
 void attention_qkv_forward(cpu, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale, const T* qkv,
                            T* probs, T* out) {
@@ -27,15 +45,16 @@ void attention_qkv_forward(cpu, std::size_t batch, std::size_t n, std::size_t h,
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
         const std::size_t b = std::size_t(i) / h, hh = std::size_t(i) % h;
         const T* q = qkv + b * n * ld + hh * d;
-        T* p = probs + std::size_t(i) * n * n;
-        gemm(cpu{}, false, true, n, n, d, scale, q, ld, q + dim, ld, T(0), p, n);
-        for (std::size_t r = 0; r < n; ++r) cpu_detail::softmax_row(n, T(1), p + r * n, p + r * n);
+        T* p = probs != nullptr ? probs + std::size_t(i) * n * n : cpu_attention_detail::thread_block<T, 0>(n * n);
+        cpu_attention_detail::probabilities(n, d, ld, scale, q, q + dim, p);
         gemm(cpu{}, false, false, n, d, n, T(1), p, n, q + 2 * dim, ld, T(0), out + b * n * dim + hh * d, dim);
     }
 }
 
 // The gradients of attention_qkv_forward into dqkv, from the output's gradient dout [B, N, D] and the
 // probabilities' gradient dprobs [B, H, N, N] (either may be null: not reached by any loss).
+// probs may be null (they were not kept): each (sample, head)'s block is then recomputed from q and k
+// in a per-thread buffer, where the backward uses it while it is in cache.
 // accumulate: add to dqkv; otherwise every value of dqkv is written.
 template <class T>
 void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale,
@@ -44,14 +63,19 @@ void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h
     const T beta = accumulate ? T(1) : T(0);
 #pragma omp parallel for schedule(static) if (batch * h > 1)
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
-        thread_local std::vector<T> buffer;  // one (N x N) block per thread, kept from step to step
-        if (buffer.size() < n * n) buffer.resize(n * n);
-        T* ds = buffer.data();
+        T* ds = cpu_attention_detail::thread_block<T, 1>(n * n);
         const std::size_t b = std::size_t(i) / h, hh = std::size_t(i) % h;
         const std::size_t row0 = b * n * ld + hh * d;
         const T *q = qkv + row0, *k = q + dim, *v = q + 2 * dim;
         T *dq = dqkv + row0, *dk = dq + dim, *dv = dq + 2 * dim;
-        const T* p = probs + std::size_t(i) * n * n;
+        const T* p = nullptr;
+        if (probs != nullptr) {
+            p = probs + std::size_t(i) * n * n;
+        } else {
+            T* pr = cpu_attention_detail::thread_block<T, 0>(n * n);
+            cpu_attention_detail::probabilities(n, d, ld, scale, q, k, pr);
+            p = pr;
+        }
         Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> dsa(ds, Eigen::Index(n * n));
         if (dout != nullptr) {
             const T* go = dout + b * n * dim + hh * d;

@@ -1,0 +1,139 @@
+// Fused residual branches: out = residual + drop_path(act(x) · Wᵀ + b), one node, as a pre-norm
+// transformer block ends each of its two branches (act = identity after attention, GELU in the MLP).
+//
+// Run as separate ops (linear, gelu, drop_path, add) the branch keeps the linear's output, the dropped
+// copy and — in the MLP — the GELU output (4 × the tokens) until the end of the step. Fused, the step
+// keeps only x: the GELU output is recomputed in the backward (one elementwise pass), and the branch
+// value and the scaled gradient are temporaries from the tape's pool. Same values as the separate ops
+// up to float rounding (the residual is added first).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+#include "tinymim/autograd/var.hpp"
+#include "tinymim/backend/kernels.hpp"
+#include "tinymim/core/random.hpp"
+#include "tinymim/ops/drop_path.hpp"
+
+namespace tinymim::ops {
+
+// Stochastic depth of a residual branch: each sample's branch is dropped with probability p while
+// training (kept ones scaled by 1/(1-p)); the draw of sample b is rng.uniform(b), as ops::drop_path.
+struct drop_path_run {
+    double p = 0;
+    counter_rng rng{};
+    bool training = false;
+};
+
+enum class branch_activation { none, gelu };
+
+namespace detail {
+template <branch_activation Act, element T, class SX, class SW, class SB, class SR, backend B>
+[[nodiscard]] var<T, SR, B> residual_linear_impl(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b,
+                                                 const var<T, SR, B>& residual, const drop_path_run& dp) {
+    static_assert(SW::rank == 2, "residual_linear: the weight must be a matrix [out_features, in_features]");
+    static_assert(SB::rank == 1, "residual_linear: the bias must be a vector [out_features]");
+    static_assert(SX::rank == SR::rank, "residual_linear: the input and the residual must have the same rank");
+    static_assert(extents_compatible(SX::static_extents[SX::rank - 1], SW::static_extents[1]),
+                  "residual_linear: the input's last extent must equal the weight's in_features (weight is [out, in])");
+    static_assert(extents_compatible(SR::static_extents[SR::rank - 1], SW::static_extents[0]),
+                  "residual_linear: the residual's last extent must equal the weight's out_features");
+    const std::size_t in = w.extent(1), out = w.extent(0), rows = x.size() / in;
+    TINYMIM_CHECK(x.extent(SX::rank - 1) == in, "residual_linear: input ", x.shape().str(), " does not fit weight ",
+                  w.shape().str());
+    TINYMIM_CHECK(b.extent(0) == out, "residual_linear: bias ", b.shape().str(), " does not match weight ", w.shape().str());
+    TINYMIM_CHECK(residual.size() == rows * out && residual.extent(0) == x.extent(0), "residual_linear: residual ",
+                  residual.shape().str(), " does not match the branch's output (input ", x.shape().str(), ", weight ",
+                  w.shape().str(), ")");
+    TINYMIM_CHECK(dp.p >= 0 && dp.p < 1, "residual_linear: drop path probability ", dp.p, " is outside [0, 1)");
+    using namespace backends;
+    using temp_t = typename tape<B>::template temporary<T>;
+    auto& tp = x.get_tape();
+    const std::size_t batch = x.extent(0), n_in = rows * in, n_out = rows * out;
+    const T* scales = dp.training && dp.p > 0 ? drop_path_scales(tp, batch, T(dp.p), dp.rng) : nullptr;
+    const bool needs = x.requires_grad() || w.requires_grad() || b.requires_grad() || residual.requires_grad();
+    auto y = make_output<T>(tp, residual.shape(), needs);
+
+    std::optional<temp_t> act;  // GELU(x), recomputed in the backward
+    const T* a = x.data();
+    if constexpr (Act == branch_activation::gelu) {
+        act.emplace(tp, n_in);
+        gelu_forward(B{}, n_in, x.data(), act->get());
+        a = act->get();
+    }
+    B::copy(y.data(), residual.data(), n_out * sizeof(T));
+    if (scales == nullptr) {  // y = residual + b + a · Wᵀ: the bias added in place, the GEMM accumulates
+        copy_tokens(B{}, rows, 1, out, b.data(), 1, 0, true, y.data(), 1, 0, true);
+        gemm(B{}, false, true, rows, out, in, T(1), a, in, w.data(), in, T(1), y.data(), out);
+    } else {  // the branch in a temporary, then y += scale[sample] · branch
+        temp_t z(tp, n_out);
+        copy_tokens(B{}, rows, 1, out, b.data(), 1, 0, true, z.get(), 1, 0, false);
+        gemm(B{}, false, true, rows, out, in, T(1), a, in, w.data(), in, T(1), z.get(), out);
+        scale_rows(B{}, batch, n_out / batch, scales, static_cast<const T*>(z.get()), y.data(), true);
+    }
+    act.reset();
+
+    if (y.requires_grad()) {
+        auto *sx = x.get_slot(), *sw = w.get_slot(), *sb = b.get_slot(), *sr = residual.get_slot(), *sy = y.get_slot();
+        tp.record(sy, [=](tape<B>& t) {
+            const T* g = sy->grad();
+            bool fresh = false;
+            if (sr->requires_grad) {  // d residual = g
+                T* dr = t.grad_for_write(sr, fresh);
+                if (fresh) B::copy(dr, g, n_out * sizeof(T));
+                else axpy(B{}, n_out, T(1), g, dr);
+            }
+            if (!sx->requires_grad && !sw->requires_grad && !sb->requires_grad) return;
+            std::optional<temp_t> scaled;  // the branch's gradient: g scaled per sample by the drop path
+            const T* gb = g;
+            if (scales != nullptr) {
+                scaled.emplace(t, n_out);
+                scale_rows(B{}, batch, n_out / batch, scales, g, scaled->get(), false);
+                gb = scaled->get();
+            }
+            if (sw->requires_grad) {  // dW (+)= gbᵀ · act(x)
+                std::optional<temp_t> re;
+                const T* av = static_cast<const T*>(sx->value);
+                if constexpr (Act == branch_activation::gelu) {
+                    re.emplace(t, n_in);
+                    gelu_forward(B{}, n_in, av, re->get());
+                    av = re->get();
+                }
+                T* dw = t.grad_for_write(sw, fresh);
+                gemm(B{}, true, false, out, in, rows, T(1), gb, out, av, in, fresh ? T(0) : T(1), dw, in);
+            }
+            if (sb->requires_grad) reduce_rows_acc(B{}, n_out, out, T(1), gb, static_cast<const T*>(nullptr), t.grad(sb));
+            if (!sx->requires_grad) return;
+            if constexpr (Act == branch_activation::gelu) {  // dx (+)= GELU'(x) ⊙ (gb · W)
+                temp_t da(t, n_in);
+                gemm(B{}, false, false, rows, in, out, T(1), gb, out, static_cast<const T*>(sw->value), in, T(0), da.get(), in);
+                T* dx = t.grad_for_write(sx, fresh);
+                if (fresh) fill(B{}, dx, n_in, T(0));
+                gelu_backward(B{}, n_in, static_cast<const T*>(sx->value), static_cast<const T*>(da.get()), dx);
+            } else {  // dx (+)= gb · W
+                T* dx = t.grad_for_write(sx, fresh);
+                gemm(B{}, false, false, rows, in, out, T(1), gb, out, static_cast<const T*>(sw->value), in,
+                     fresh ? T(0) : T(1), dx, in);
+            }
+        });
+    }
+    return y;
+}
+}  // namespace detail
+
+// out = residual + drop_path(x · Wᵀ + b). x: [B, ..., in], W: [out, in], b: [out], residual: [B, ..., out].
+template <element T, class SX, class SW, class SB, class SR, backend B>
+[[nodiscard]] var<T, SR, B> residual_linear(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b,
+                                            const var<T, SR, B>& residual, const drop_path_run& dp = {}) {
+    return detail::residual_linear_impl<branch_activation::none>(x, w, b, residual, dp);
+}
+
+// out = residual + drop_path(GELU(x) · Wᵀ + b): the MLP's second half, GELU(x) never kept.
+template <element T, class SX, class SW, class SB, class SR, backend B>
+[[nodiscard]] var<T, SR, B> residual_gelu_linear(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b,
+                                                 const var<T, SR, B>& residual, const drop_path_run& dp = {}) {
+    return detail::residual_linear_impl<branch_activation::gelu>(x, w, b, residual, dp);
+}
+
+}  // namespace tinymim::ops

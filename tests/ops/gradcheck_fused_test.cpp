@@ -1,0 +1,127 @@
+// The fused ops: residual branches (linear and GELU + linear, with and without drop path) and attention
+// on a fused qkv without kept probabilities — gradient checks in double, and equality with the separate
+// ops they replace.
+#include "common.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "tinymim/ops/attention.hpp"
+#include "tinymim/ops/drop_path.hpp"
+#include "tinymim/ops/elementwise.hpp"
+#include "tinymim/ops/gelu.hpp"
+#include "tinymim/ops/linear.hpp"
+#include "tinymim/ops/reduce.hpp"
+#include "tinymim/ops/residual.hpp"
+
+using namespace tinymim;
+using tt::randn;
+using cpu_tape = tape<cpu>;
+
+namespace {
+// p = 0.5 over 4 samples with this generator drops some samples and keeps others (checked below).
+const counter_rng drop_rng(77);
+const ops::drop_path_run dropping{0.5, drop_rng, true};
+
+double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+    BOOST_REQUIRE(a.size() == b.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+    return worst;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(gradients_fused)
+
+BOOST_AUTO_TEST_CASE(the_drop_pattern_of_these_tests_drops_and_keeps) {
+    int dropped = 0;
+    for (std::size_t b = 0; b < 4; ++b) dropped += drop_rng.uniform(b) < 0.5 ? 1 : 0;
+    BOOST_TEST(dropped > 0);
+    BOOST_TEST(dropped < 4);
+}
+
+BOOST_AUTO_TEST_CASE(residual_linear_all_inputs) {
+    auto x = randn<shape<dyn, 3, 5>>(1, 4, 3, 5);
+    auto w = randn<shape<6, 5>>(2);
+    auto b = randn<shape<6>>(3);
+    auto r = randn<shape<dyn, 3, 6>>(4, 4, 3, 6);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return ops::residual_linear(a, c, d, e); }, x, w, b, r);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return ops::residual_linear(a, c, d, e, dropping); },
+                       x, w, b, r);
+}
+
+BOOST_AUTO_TEST_CASE(residual_gelu_linear_all_inputs) {
+    auto x = randn<shape<dyn, 3, 5>>(5, 4, 3, 5);
+    auto w = randn<shape<6, 5>>(6);
+    auto b = randn<shape<6>>(7);
+    auto r = randn<shape<dyn, 3, 6>>(8, 4, 3, 6);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return ops::residual_gelu_linear(a, c, d, e); }, x, w,
+                       b, r);
+    TT_CHECK_GRADIENTS(
+        [](cpu_tape&, auto a, auto c, auto d, auto e) { return ops::residual_gelu_linear(a, c, d, e, dropping); }, x, w, b, r);
+}
+
+// Values and every gradient equal those of add(residual, drop_path(linear(act(x), W, b))), in double.
+BOOST_AUTO_TEST_CASE(residual_branches_equal_the_separate_ops) {
+    const auto x = randn<shape<dyn, 3, 5>>(9, 4, 3, 5);
+    const auto w = randn<shape<6, 5>>(10);
+    const auto b = randn<shape<6>>(11);
+    const auto r = randn<shape<dyn, 3, 6>>(12, 4, 3, 6);
+    const auto weights = randn<shape<dyn, 3, 6>>(13, 4, 3, 6);
+    for (const bool gelu : {false, true}) {
+        for (const bool drop : {false, true}) {
+            auto run = [&](bool fused) {
+                tape<cpu> t;
+                auto xv = leaf(t, x);
+                auto wv = leaf(t, w);
+                auto bv = leaf(t, b);
+                auto rv = leaf(t, r);
+                const ops::drop_path_run dp = drop ? dropping : ops::drop_path_run{};
+                var<double, shape<dyn, 3, 6>> y;
+                if (fused) {
+                    y = gelu ? ops::residual_gelu_linear(xv, wv, bv, rv, dp) : ops::residual_linear(xv, wv, bv, rv, dp);
+                } else {
+                    auto branch = ops::linear(gelu ? ops::gelu(xv) : xv, wv, bv);
+                    y = ops::add(rv, ops::drop_path(branch, dp.p, dp.rng, dp.training));
+                }
+                ops::sum(ops::mul(y, input(t, weights))).backward();
+                std::vector<double> all(y.data(), y.data() + y.size());
+                auto append = [&](const auto& v) { all.insert(all.end(), v.grad(), v.grad() + v.size()); };
+                append(xv), append(wv), append(bv), append(rv);
+                return all;
+            };
+            BOOST_TEST_CONTEXT("gelu " << gelu << ", drop path " << drop) { BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-12); }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(residual_linear_reports_a_residual_of_the_wrong_shape) {
+    tape<cpu> t;
+    auto x = input(t, randn<shape<dyn, 3, 5>>(14, 2, 3, 5));
+    auto w = input(t, randn<shape<6, 5>>(15));
+    auto b = input(t, randn<shape<6>>(16));
+    auto r = input(t, randn<shape<dyn, 3, 6>>(17, 3, 3, 6));  // batch 3, the branch has 2
+    BOOST_CHECK_EXCEPTION((void)ops::residual_linear(x, w, b, r), tinymim::error, [](const tinymim::error& e) {
+        return std::string(e.what()).find("residual") != std::string::npos;
+    });
+}
+
+BOOST_AUTO_TEST_CASE(attention_without_kept_probabilities) {
+    auto x = randn<shape<dyn, 7, 36>>(18, 3, 7, 36);  // width 12, 3 heads of 4
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a) { return ops::attention_qkv_out(a, 3, 0.5); }, x);
+    // The same output and qkv gradient as attention_qkv's (which keeps the probabilities).
+    const auto wo = randn<shape<dyn, 7, 12>>(19, 3, 7, 12);
+    auto run = [&](bool keep) {
+        tape<cpu> t;
+        auto v = leaf(t, x);
+        auto out = keep ? ops::attention_qkv(v, 3, 0.5).out : ops::attention_qkv_out(v, 3, 0.5);
+        ops::sum(ops::mul(out, input(t, wo))).backward();
+        std::vector<double> all(out.data(), out.data() + out.size());
+        all.insert(all.end(), v.grad(), v.grad() + v.size());
+        return all;
+    };
+    BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-12);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
