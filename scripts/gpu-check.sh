@@ -26,7 +26,7 @@ missing=$(ldd "$bundle/bin/test_cuda" "$bundle/bin/tinymim" | grep "not found")
 [[ -n $missing ]] && { echo "missing shared libraries:"; echo "$missing"; } | tee -a "$report"
 echo "== CUDA tests" | tee -a "$report"
 t0=$SECONDS
-timeout 240 "$bundle/bin/test_cuda" --log_level=test_suite --report_level=short > "$out/test_cuda.log" 2>&1
+timeout 240 "$bundle/bin/test_cuda" --log_level=test_suite --report_level=short --color_output=no > "$out/test_cuda.log" 2>&1
 rc=$?
 echo "test_cuda exit status $rc ($((SECONDS - t0)) s)" | tee -a "$report"
 { echo '```'; tail -n 25 "$out/test_cuda.log"; echo '```'; } >> "$report"

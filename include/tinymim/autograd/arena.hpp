@@ -40,8 +40,10 @@ public:
             ++current_;
             offset_ = 0;
         }
+        // Each new block is 1.5 × the last: a first step that needs S bytes holds at most about 1.5 S
+        // (doubling could hold 2 S, which on a GPU is device memory really taken), in a few more blocks.
         const std::size_t cap = std::max(bytes, next_block_);
-        next_block_ = cap * 2;
+        next_block_ = cap + cap / 2;
         blocks_.push_back({B::allocate(cap), cap});
         ++block_allocations_;
         offset_ = 0;
