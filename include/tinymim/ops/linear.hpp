@@ -10,6 +10,27 @@
 namespace tinymim::ops {
 
 namespace detail {
+// The backward of y = a · Wᵀ + b over `rows` rows, from dy: dx (+)= dy · W (sx null or needing no
+// gradient: skipped), dW (+)= dyᵀ · a, db += the column sums of dy (sb may be null). A first gradient
+// is written by its GEMM (beta 0), a later one added (beta 1). Shared by linear and the fused residual
+// branches (ops/residual.hpp), which pass a recomputed activation as `a`.
+template <element T, backend B>
+void linear_backward(tape<B>& t, std::size_t rows, std::size_t in, std::size_t out, const T* dy, const T* a, slot<T>* sx,
+                     slot<T>* sw, slot<T>* sb) {
+    using namespace backends;
+    bool fresh = false;
+    if (sx != nullptr && sx->requires_grad) {
+        T* dx = t.grad_for_write(sx, fresh);
+        gemm(B{}, false, false, rows, in, out, T(1), dy, out, static_cast<const T*>(sw->value), in, fresh ? T(0) : T(1), dx,
+             in);
+    }
+    if (sw->requires_grad) {
+        T* dw = t.grad_for_write(sw, fresh);
+        gemm(B{}, true, false, out, in, rows, T(1), dy, out, a, in, fresh ? T(0) : T(1), dw, in);
+    }
+    if (sb != nullptr && sb->requires_grad) reduce_rows_acc(B{}, rows * out, out, T(1), dy, static_cast<const T*>(nullptr), t.grad(sb));
+}
+
 template <element T, class SX, class SW, backend B>
 auto linear_impl(const var<T, SX, B>& x, const var<T, SW, B>& w, const T* bias_value, slot<T>* bias_slot) {
     static_assert(SW::rank == 2, "linear: the weight must be a matrix [out_features, in_features]");
@@ -34,18 +55,8 @@ auto linear_impl(const var<T, SX, B>& x, const var<T, SW, B>& w, const T* bias_v
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sw = w.get_slot(), *sy = y.get_slot();
         x.get_tape().record(sy, [=](tape<B>& t) {
-            const T* dy = sy->grad();
-            bool fresh = false;  // a first gradient is written by the GEMM (beta 0), a later one added (beta 1)
-            if (sx->requires_grad) {
-                T* dx = t.grad_for_write(sx, fresh);
-                gemm(B{}, false, false, rows, in, out, T(1), dy, out, sw->value, in, fresh ? T(0) : T(1), dx, in);
-            }
-            if (sw->requires_grad) {
-                T* dw = t.grad_for_write(sw, fresh);
-                gemm(B{}, true, false, out, in, rows, T(1), dy, out, sx->value, in, fresh ? T(0) : T(1), dw, in);
-            }
-            if (bias_slot != nullptr && bias_slot->requires_grad)
-                reduce_rows_acc(B{}, rows * out, out, T(1), dy, static_cast<const T*>(nullptr), t.grad(bias_slot));
+            linear_backward(t, rows, in, out, static_cast<const T*>(sy->grad()), static_cast<const T*>(sx->value), sx, sw,
+                            bias_slot);
         });
     }
     return y;

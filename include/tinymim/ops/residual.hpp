@@ -15,6 +15,7 @@
 #include "tinymim/backend/kernels.hpp"
 #include "tinymim/core/random.hpp"
 #include "tinymim/ops/drop_path.hpp"
+#include "tinymim/ops/linear.hpp"
 
 namespace tinymim::ops {
 
@@ -92,29 +93,26 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
                 scale_rows(B{}, batch, n_out / batch, scales, g, scaled->get(), false);
                 gb = scaled->get();
             }
-            if (sw->requires_grad) {  // dW (+)= gbᵀ · act(x)
-                std::optional<temp_t> re;
-                const T* av = static_cast<const T*>(sx->value);
-                if constexpr (Act == branch_activation::gelu) {
-                    re.emplace(t, n_in);
-                    gelu_forward(B{}, n_in, av, re->get());
-                    av = re->get();
+            if constexpr (Act == branch_activation::gelu) {
+                {  // dW (+)= gbᵀ · GELU(x), db; GELU(x) recomputed for the GEMM
+                    std::optional<temp_t> re;
+                    if (sw->requires_grad) {
+                        re.emplace(t, n_in);
+                        gelu_forward(B{}, n_in, static_cast<const T*>(sx->value), re->get());
+                    }
+                    linear_backward(t, rows, in, out, gb, re ? static_cast<const T*>(re->get()) : nullptr,
+                                    static_cast<slot<T>*>(nullptr), sw, sb);
                 }
-                T* dw = t.grad_for_write(sw, fresh);
-                gemm(B{}, true, false, out, in, rows, T(1), gb, out, av, in, fresh ? T(0) : T(1), dw, in);
-            }
-            if (sb->requires_grad) reduce_rows_acc(B{}, n_out, out, T(1), gb, static_cast<const T*>(nullptr), t.grad(sb));
-            if (!sx->requires_grad) return;
-            if constexpr (Act == branch_activation::gelu) {  // dx (+)= GELU'(x) ⊙ (gb · W)
-                temp_t da(t, n_in);
-                gemm(B{}, false, false, rows, in, out, T(1), gb, out, static_cast<const T*>(sw->value), in, T(0), da.get(), in);
-                T* dx = t.grad_for_write(sx, fresh);
-                if (fresh) fill(B{}, dx, n_in, T(0));
-                gelu_backward(B{}, n_in, static_cast<const T*>(sx->value), static_cast<const T*>(da.get()), dx);
-            } else {  // dx (+)= gb · W
-                T* dx = t.grad_for_write(sx, fresh);
-                gemm(B{}, false, false, rows, in, out, T(1), gb, out, static_cast<const T*>(sw->value), in,
-                     fresh ? T(0) : T(1), dx, in);
+                if (sx->requires_grad) {  // dx (+)= GELU'(x) ⊙ (gb · W)
+                    temp_t da(t, n_in);
+                    gemm(B{}, false, false, rows, in, out, T(1), gb, out, static_cast<const T*>(sw->value), in, T(0),
+                         da.get(), in);
+                    T* dx = t.grad_for_write(sx, fresh);
+                    if (fresh) fill(B{}, dx, n_in, T(0));
+                    gelu_backward(B{}, n_in, static_cast<const T*>(sx->value), static_cast<const T*>(da.get()), dx);
+                }
+            } else {
+                linear_backward(t, rows, in, out, gb, static_cast<const T*>(sx->value), sx, sw, sb);
             }
         });
     }
