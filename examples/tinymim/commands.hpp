@@ -84,6 +84,8 @@ struct bench_args {
 };
 // Prints progress to stderr and the JSON result as the last line of stdout.
 void run_bench(const common_options& c, const bench_args& a);
+// `bench peak`: the measured fp32 multiply-add peak of --threads cores (best of --steps runs), as JSON.
+void run_peak(const common_options& c, const bench_args& a);
 
 struct demo_args {
     std::string profile = "quick";  // quick | full

@@ -100,9 +100,9 @@ int main(int argc, char** argv) {
     emb->add_option("--classes", ma.classes);
 
     tool::bench_args ba;
-    auto* ben = app.add_subcommand("bench", "time forward | train | mae | distill on random data (JSON on the last line)");
+    auto* ben = app.add_subcommand("bench", "time forward | train | mae | distill on random data, or measure the cores' peak (JSON on the last line)");
     add_common(*ben, c);
-    ben->add_option("what", ba.what, "forward, train, mae or distill")->required();
+    ben->add_option("what", ba.what, "forward, train, mae, distill, or peak (the fp32 multiply-add peak of --threads cores)")->required();
     ben->add_option("--model", ba.model)->capture_default_str();
     ben->add_option("--teacher", ba.teacher)->capture_default_str();
     ben->add_option("--student", ba.student)->capture_default_str();
@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
         } else if (*emb) {
             tool::run_embed(c, ma);
         } else if (*ben) {
-            tool::run_bench(c, ba);
+            if (ba.what == "peak") tool::run_peak(c, ba);
+            else tool::run_bench(c, ba);
         } else if (*demo) {
             tool::run_demo(c, dm);
         }
