@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
+#include <vector>
 
 #include <Eigen/Core>  // Map, Matrix, products
 
@@ -44,13 +46,11 @@ void eigen_gemm(const MA& a, const MB& b, T alpha, T beta, T* c, std::size_t m, 
         cm.noalias() += alpha * (a * b);
     }
 }
-}  // namespace cpu_detail
 
-// Row-major GEMM. op(A) is m x k, op(B) is k x n, C is m x n; ld* are row strides.
+// One GEMM on the threads BLAS (or Eigen) chooses to use itself.
 template <class T>
-void gemm(cpu, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
-          const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
-    if (m == 0 || n == 0) return;
+void gemm_one(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
+              const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
 #if defined(TINYMIM_USE_CBLAS)
     const auto oa = ta ? CblasTrans : CblasNoTrans;
     const auto ob = tb ? CblasTrans : CblasNoTrans;
@@ -59,12 +59,86 @@ void gemm(cpu, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T 
     else
         cblas_dgemm(CblasRowMajor, oa, ob, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
 #else
-    using namespace cpu_detail;
     if (!ta && !tb) eigen_gemm(row_view(a, m, k, lda), row_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
     else if (ta && !tb) eigen_gemm(trans_view(a, m, k, lda), row_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
     else if (!ta && tb) eigen_gemm(row_view(a, m, k, lda), trans_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
     else eigen_gemm(trans_view(a, m, k, lda), trans_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
 #endif
+}
+
+// How a GEMM is spread over the threads. The linear layers' products are tall and thin (12 800 rows
+// of 96-384 features in the fm models): OpenBLAS's own threading splits them into panels that both
+// threads take turns on, with a barrier per panel, and reached 150-180 GFLOP/s on two AVX-512 cores
+// where the same products cut into one block of rows per thread, each on one thread, reached 210-250
+// (benchmarks/blas_shapes.cpp, docs/performance.md). So a product whose small operand (the weight: at
+// most split_elements values) fits in a core's L2 is split here: by rows of C when A is not transposed,
+// and over the long inner dimension when it is (the weight gradient dW = dYᵀ X: each thread sums its
+// rows into its own partial, then the partials are added). Wider products stay with the BLAS, which
+// measured as fast or faster on them.
+inline constexpr std::size_t split_elements = std::size_t(1) << 18;  // 1 MiB of fp32
+inline constexpr std::size_t split_min_rows = 128;                   // per thread
+
+inline int gemm_threads() {
+#if defined(_OPENMP)
+    return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+// The partial products of the threads other than the caller, kept between calls (grown, never shrunk:
+// no allocation in a steady-state step).
+template <class T>
+T* split_scratch(std::size_t count) {
+    static thread_local std::vector<T> buffer;
+    if (buffer.size() < count) buffer.resize(count);
+    return buffer.data();
+}
+}  // namespace cpu_detail
+
+// Row-major GEMM. op(A) is m x k, op(B) is k x n, C is m x n; ld* are row strides.
+template <class T>
+void gemm(cpu, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
+          const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    using namespace cpu_detail;
+    if (m == 0 || n == 0) return;
+    const std::size_t threads = std::size_t(gemm_threads());
+#if defined(_OPENMP)
+    if (threads > 1 && !ta && m >= split_min_rows * threads && n * k <= split_elements) {
+#pragma omp parallel num_threads(int(threads))
+        {
+            const std::size_t t = std::size_t(omp_get_thread_num()), nt = std::size_t(omp_get_num_threads());
+            const std::size_t lo = m * t / nt, hi = m * (t + 1) / nt;
+            gemm_one(false, tb, hi - lo, n, k, alpha, a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc);
+        }
+        return;
+    }
+    if (threads > 1 && ta && k >= split_min_rows * threads && m * n <= split_elements) {
+        T* partial = split_scratch<T>((threads - 1) * m * n);  // thread t > 0 writes block t - 1 (ld n)
+#pragma omp parallel num_threads(int(threads))
+        {
+            const std::size_t t = std::size_t(omp_get_thread_num()), nt = std::size_t(omp_get_num_threads());
+            const std::size_t lo = k * t / nt, hi = k * (t + 1) / nt;
+            // op(A) = Aᵀ: its columns lo..hi are the stored A's rows lo..hi; op(B)'s rows lo..hi are the
+            // stored B's rows (or, transposed, its columns).
+            const T* at = a + lo * lda;
+            const T* bt = tb ? b + lo : b + lo * ldb;
+            if (t == 0) gemm_one(true, tb, m, n, hi - lo, alpha, at, lda, bt, ldb, beta, c, ldc);
+            else gemm_one(true, tb, m, n, hi - lo, alpha, at, lda, bt, ldb, T(0), partial + (t - 1) * m * n, n);
+#pragma omp barrier
+#pragma omp for schedule(static)
+            for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(m); ++i) {
+                T* ci = c + std::size_t(i) * ldc;
+                for (std::size_t p = 0; p + 1 < nt; ++p) {
+                    const T* pi = partial + p * m * n + std::size_t(i) * n;
+                    for (std::size_t j = 0; j < n; ++j) ci[j] += pi[j];
+                }
+            }
+        }
+        return;
+    }
+#endif
+    gemm_one(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // A batch of GEMMs with constant strides between operands (stride_b == 0: B shared).
