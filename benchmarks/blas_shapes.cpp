@@ -1,11 +1,12 @@
 // The linear layers' GEMMs of the fm and vit models through any CBLAS, to choose the BLAS by measurement:
 // forward (Y = X Wᵀ onto a bias, beta 1), input gradient (dX = dY W, beta 0) and weight gradient
 // (dW = dYᵀ X, beta 0), best of 5, at 1 and 2 threads (the BLAS's own threading, and ours). Plain C++,
-// OpenMP and CBLAS only, so that the same file links against OpenBLAS, BLIS or another. With OpenBLAS it is the target tinymim_blas_shapes
-// (-DTINYMIM_BUILD_BENCHMARKS=ON); by hand:
-//   g++ -O2 -march=native -fopenmp -isystem /usr/include/x86_64-linux-gnu/openblas-openmp benchmarks/blas_shapes.cpp \
+// OpenMP and CBLAS only, so that the same file links against OpenBLAS, BLIS or another. With OpenBLAS it
+// is the target tinymim_blas_shapes (-DTINYMIM_BUILD_BENCHMARKS=ON); by hand:
+//   g++ -O2 -march=native -fopenmp -isystem /usr/include/x86_64-linux-gnu/openblas-openmp \
+//       benchmarks/blas_shapes.cpp \
 //       -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so
-//   g++ -O2 -fopenmp -DBLAS_SHAPES_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp benchmarks/blas_shapes.cpp \
+//   g++ -O2 -march=native -fopenmp -DBLAS_SHAPES_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp benchmarks/blas_shapes.cpp \
 //       /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.so.4          (apt-get install libblis-openmp-dev)
 #include <cblas.h>
 #include <omp.h>
@@ -42,7 +43,7 @@ int main() {
     };
     // Modes: the BLAS on 1 thread; on 2 of its own threads; 2 OpenMP threads that each run a one-thread BLAS
     // call on half the rows of C (dW: half the inner dimension, then the partials added), as
-    // backend/cpu/gemm.hpp does for products whose weight fits in L2.
+    // backend/cpu/gemm.hpp does for products whose weight has at most 2^20 values.
     std::vector<float> partial(1536 * 1536);
     for (int mode = 0; mode < 3; ++mode) {
         const int threads = mode == 0 ? 1 : 2;

@@ -59,14 +59,17 @@ BOOST_AUTO_TEST_CASE(split_products_match_the_reference) {
         for (int threads : {1, 2, 3}) {
             set_num_threads(threads);
             std::vector<float> got = c0;
-            backends::gemm(cpu{}, c.ta, c.tb, c.m, c.n, c.k, alpha, a.data(), lda, b.data(), ldb, c.beta, got.data(), ldc);
+            backends::gemm(cpu{}, c.ta, c.tb, c.m, c.n, c.k, alpha, a.data(), lda, b.data(), ldb, c.beta, got.data(),
+                           ldc);
             double worst = 0;
             for (std::size_t i = 0; i < c.m; ++i)
                 for (std::size_t j = 0; j < ldc; ++j) {
                     const std::size_t at = i * ldc + j;
                     // Inside the product: close to the reference; in the padding: untouched.
-                    if (j < c.n) worst = std::max(worst, std::abs(double(got[at]) - want[at]) / (1 + std::abs(want[at])));
-                    else BOOST_TEST(got[at] == c0[at]);
+                    if (j < c.n)
+                        worst = std::max(worst, std::abs(double(got[at]) - want[at]) / (1 + std::abs(want[at])));
+                    else
+                        BOOST_TEST(got[at] == c0[at]);
                 }
             BOOST_TEST(worst < 1e-4, "ta " << c.ta << " tb " << c.tb << " m " << c.m << " n " << c.n << " k " << c.k
                                            << " beta " << c.beta << " threads " << threads << ": worst " << worst);

@@ -69,8 +69,8 @@ using const_row_array = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 // last n % P values of a dynamic-size row (P: its packet, 8 floats with AVX2, 16 with AVX-512) to the
 // scalar std::exp (libm's expf was about 1 % of an fm distillation step, whose attention rows are 50
 // long, and 3 % of its attention alone); those go through a zero-padded block of one packet here. A
-// block narrower than the packet would itself run scalar: a fixed block of 8 did, at 2.4 % of the fm
-// step, on an AVX-512 host.
+// block narrower than the packet would itself run scalar: a fixed block of 8 did, at about 2 % of the
+// fm step, on an AVX-512 host.
 template <class T, class F>
 void vectorised_row(std::size_t n, const T* x, T* y, F&& f) {
     constexpr std::size_t block = std::size_t(Eigen::internal::packet_traits<T>::size);
