@@ -67,13 +67,14 @@ void gemm_one(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T a
 }
 
 // How a GEMM is spread over the threads. The linear layers' products are tall and thin (12 800 rows of
-// 96-384 features in the fm models): OpenBLAS's own threading of the fm shapes' input and weight gradients
-// reached 145-235 GFLOP/s on two AVX-512 cores, the same products cut into one block of rows per thread,
-// each a one-thread BLAS call, 220-265 (benchmarks/blas_shapes.cpp, docs/performance.md); on the vit-small
-// shapes the two ways tie. So a tall product whose weight (the small operand) has at most split_elements
-// values (vit-small's largest has 590 k) is split here: by rows of C when A is not transposed, and along
-// the long inner dimension when it is (the weight gradient dW = dYᵀ X: each thread sums its rows into its
-// own partial, then the partials are added). Larger weights stay with the BLAS's threading (not measured).
+// 96-384 features in the fm models): OpenBLAS's own threading of fm-tiny's input and weight gradients
+// reached 146-215 GFLOP/s on two AVX-512 cores, the same products cut into one block of rows per thread,
+// each a one-thread BLAS call, 219-259 (benchmarks/blas_shapes.cpp, docs/performance.md); on fm-small's
+// and vit-small's shapes the two are within a few per cent either way. So a tall product whose weight (the
+// small operand) has at most split_elements values (vit-small's largest has 590 k) is split here: by rows
+// of C when A is not transposed, and along the long inner dimension when it is (the weight gradient
+// dW = dYᵀ X: each thread sums its rows into its own partial, then the partials are added). Larger weights
+// stay with the BLAS's threading (not measured).
 inline constexpr std::size_t split_elements = std::size_t(1) << 20;  // 4 MiB of fp32
 inline constexpr std::size_t split_min_rows = 128;                   // per thread
 
