@@ -8,7 +8,13 @@
 //       -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so
 //   g++ -O2 -march=native -fopenmp -DBLAS_SHAPES_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp benchmarks/blas_shapes.cpp \
 //       /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.so.4          (apt-get install libblis-openmp-dev)
+// With -DTINYMIM_BLAS=MKL it is the same target linked against oneMKL (-DBLAS_SHAPES_MKL).
+#if defined(BLAS_SHAPES_MKL)
+#include <mkl_cblas.h>
+#include <mkl_service.h>
+#else
 #include <cblas.h>
+#endif
 #include <omp.h>
 
 #include <algorithm>
@@ -19,6 +25,8 @@
 #if defined(BLAS_SHAPES_BLIS)
 #include <blis.h>
 static void set_threads(int t) { bli_thread_set_num_threads(t); }
+#elif defined(BLAS_SHAPES_MKL)
+static void set_threads(int t) { mkl_set_num_threads(t); }
 #else
 extern "C" void openblas_set_num_threads(int);
 static void set_threads(int t) { openblas_set_num_threads(t); }
