@@ -1,10 +1,12 @@
-// The CPU GEMM's thread split (backend/cpu/gemm.hpp): by rows of C, or over the inner dimension of a
-// transposed A with per-thread partials, must give what one BLAS call and a plain triple loop give, for
-// every transpose pair, beta 0 / 1 / other, padded leading dimensions and odd sizes.
+// The CPU GEMM (backend/cpu/gemm.hpp) against a plain triple loop in double, through whichever BLAS the
+// build links: its thread split (by rows of C, or over the inner dimension of a transposed A with
+// per-thread partials) and the small products attention makes, for every transpose pair, beta 0 / 1 /
+// other, padded leading dimensions and odd sizes.
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 #include "tinymim/backend/cpu/gemm.hpp"
@@ -29,8 +31,40 @@ void reference(const case_t& c, float alpha, const std::vector<float>& a, std::s
                 const double y = c.tb ? b[j * ldb + p] : b[p * ldb + j];
                 s += x * y;
             }
-            out[i * ldc + j] = alpha * s + c.beta * out[i * ldc + j];
+            // beta 0 means C is not read (it may hold anything, NaN included), as in BLAS.
+            out[i * ldc + j] = alpha * s + (c.beta == 0 ? 0.0 : c.beta * out[i * ldc + j]);
         }
+}
+
+// Runs op on `c` with padded operands filled deterministically and checks the product against the
+// reference and the padding for being untouched; returns the worst relative error. nan_c: C starts as NaN
+// (with beta 0 it must not be read).
+double check_product(const case_t& c, float alpha, bool nan_c) {
+    const std::size_t ar = c.ta ? c.k : c.m, ac = c.ta ? c.m : c.k;
+    const std::size_t br = c.tb ? c.n : c.k, bc = c.tb ? c.k : c.n;
+    const std::size_t lda = ac + 3, ldb = bc + 2, ldc = c.n + 5;  // padded rows
+    std::vector<float> a(ar * lda), b(br * ldb), c0(c.m * ldc);
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = float(std::sin(0.37 * double(i)));
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(std::cos(0.11 * double(i)));
+    for (std::size_t i = 0; i < c0.size(); ++i)
+        c0[i] = nan_c && i % ldc < c.n ? std::numeric_limits<float>::quiet_NaN() : float(std::sin(0.05 * double(i) + 1));
+    std::vector<double> want(c0.begin(), c0.end());
+    reference(c, alpha, a, lda, b, ldb, want, ldc);
+    std::vector<float> got = c0;
+    backends::gemm(cpu{}, c.ta, c.tb, c.m, c.n, c.k, alpha, a.data(), lda, b.data(), ldb, c.beta, got.data(), ldc);
+    double worst = 0;
+    for (std::size_t i = 0; i < c.m; ++i)
+        for (std::size_t j = 0; j < ldc; ++j) {
+            const std::size_t at = i * ldc + j;
+            // Inside the product: close to the reference (NaN fails); in the padding: untouched.
+            if (j < c.n) {
+                const double e = std::abs(double(got[at]) - want[at]) / (1 + std::abs(want[at]));
+                worst = std::isnan(e) ? std::numeric_limits<double>::infinity() : std::max(worst, e);
+            } else {
+                BOOST_TEST(got[at] == c0[at]);
+            }
+        }
+    return worst;
 }
 }  // namespace
 
@@ -47,35 +81,39 @@ BOOST_AUTO_TEST_CASE(split_products_match_the_reference) {
     };
     const float alpha = 0.75f;
     for (const auto& c : cases) {
-        const std::size_t ar = c.ta ? c.k : c.m, ac = c.ta ? c.m : c.k;
-        const std::size_t br = c.tb ? c.n : c.k, bc = c.tb ? c.k : c.n;
-        const std::size_t lda = ac + 3, ldb = bc + 2, ldc = c.n + 5;  // padded rows
-        std::vector<float> a(ar * lda), b(br * ldb), c0(c.m * ldc);
-        for (std::size_t i = 0; i < a.size(); ++i) a[i] = float(std::sin(0.37 * double(i)));
-        for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(std::cos(0.11 * double(i)));
-        for (std::size_t i = 0; i < c0.size(); ++i) c0[i] = float(std::sin(0.05 * double(i) + 1));
-        std::vector<double> want(c0.begin(), c0.end());
-        reference(c, alpha, a, lda, b, ldb, want, ldc);
         for (int threads : {1, 2, 3}) {
             set_num_threads(threads);
-            std::vector<float> got = c0;
-            backends::gemm(cpu{}, c.ta, c.tb, c.m, c.n, c.k, alpha, a.data(), lda, b.data(), ldb, c.beta, got.data(),
-                           ldc);
-            double worst = 0;
-            for (std::size_t i = 0; i < c.m; ++i)
-                for (std::size_t j = 0; j < ldc; ++j) {
-                    const std::size_t at = i * ldc + j;
-                    // Inside the product: close to the reference; in the padding: untouched.
-                    if (j < c.n)
-                        worst = std::max(worst, std::abs(double(got[at]) - want[at]) / (1 + std::abs(want[at])));
-                    else
-                        BOOST_TEST(got[at] == c0[at]);
-                }
+            const double worst = check_product(c, alpha, false);
             BOOST_TEST(worst < 1e-4, "ta " << c.ta << " tb " << c.tb << " m " << c.m << " n " << c.n << " k " << c.k
                                            << " beta " << c.beta << " threads " << threads << ": worst " << worst);
         }
     }
     set_num_threads(2);
+}
+
+// Attention's per-head products and their like: every transpose pair, beta and two alphas, C holding
+// NaN under beta 0 (the library relies on beta 0 not reading fresh arena memory), and a sweep of odd
+// small shapes.
+BOOST_AUTO_TEST_CASE(small_products_match_the_reference) {
+    set_num_threads(2);
+    for (bool ta : {false, true})
+        for (bool tb : {false, true})
+            for (float beta : {0.0f, 1.0f, 0.5f})
+                for (float alpha : {1.0f, 0.17677f, 1.0f}) {
+                    const case_t c{ta, tb, 50, 32, 50, beta};
+                    const double worst = check_product(c, alpha, false);
+                    BOOST_TEST(worst < 1e-4, "ta " << ta << " tb " << tb << " beta " << beta << " alpha " << alpha
+                                                   << ": worst " << worst);
+                }
+    for (bool tb : {false, true}) {
+        const double worst = check_product({false, tb, 50, 50, 32, 0.0f}, 0.5f, true);
+        BOOST_TEST(worst < 1e-4, "beta 0 read a NaN C (tb " << tb << "): worst " << worst);
+    }
+    for (std::size_t m = 1; m <= 80; ++m) {
+        const double worst = check_product({m % 2 == 1, false, m, 7 + m % 5, 3 + m % 11, m % 3 == 0 ? 1.0f : 0.0f}, 1.5f,
+                                           false);
+        BOOST_TEST(worst < 1e-4, "m " << m << ": worst " << worst);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
