@@ -43,4 +43,6 @@ print(f"| {c} | {th} | {o['images_per_second']:.1f} | {p['images_per_second']:.1
 PY
   done
 done
-python3 -c "import torch; print(f'\nPyTorch {torch.__version__}, torch.set_num_threads = the threads column')"
+blas=$("$tool" bench forward --model fm-tiny --batch 8 --steps 1 --threads 1 2>/dev/null | tail -n 1 |
+       python3 -c "import json, sys; print(json.load(sys.stdin).get('blas', '?'))")
+python3 -c "import torch; print(f'\ntinymim: GEMMs through $blas. PyTorch {torch.__version__}, torch.set_num_threads = the threads column')"

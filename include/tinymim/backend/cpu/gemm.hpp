@@ -18,6 +18,18 @@
 
 namespace tinymim::backends {
 
+// The library the CPU GEMMs go to, as this translation unit was compiled (for reports and benchmarks).
+inline constexpr const char* cpu_gemm_library =
+#if defined(TINYMIM_USE_MKL)
+    "oneMKL";
+#elif defined(TINYMIM_USE_CBLAS) && defined(OPENBLAS_VERSION)
+    "OpenBLAS";
+#elif defined(TINYMIM_USE_CBLAS)
+    "CBLAS";
+#else
+    "Eigen";
+#endif
+
 namespace cpu_detail {
 template <class T>
 using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
