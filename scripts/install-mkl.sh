@@ -12,7 +12,8 @@ if [[ -f "$prefix/include/mkl_cblas.h" && -e "$prefix/lib/libmkl_core.so.3" ]]; 
 fi
 command -v python3 > /dev/null || { echo "install-mkl.sh: needs python3 (its standard library fetches the wheels)" >&2; exit 1; }
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+stage=
+trap 'rm -rf "$work" ${stage:+"$stage"}' EXIT  # the staging folder too, if a step fails before the rename
 # Each wheel's address and sha256 from PyPI's JSON API; the download is checked against the digest.
 python3 - "$work" "$version" mkl mkl-include <<'PY'
 import hashlib, json, pathlib, sys, urllib.parse, urllib.request
@@ -41,13 +42,14 @@ mkdir -p "$stage/lib" "$stage/include"
 # time for the CPU it finds (mkl_def, mc3, avx2, avx512, avx10); not the vector-math, ScaLAPACK or other
 # threading layers (checked: the tests and the tool run without them).
 for f in "$work"/unpacked/mkl-*.data/data/lib/libmkl_{intel_lp64,gnu_thread,core,def,mc3,avx2,avx512,avx10}.so.*; do
-  [[ -e "$f" ]] && cp "$f" "$stage/lib/"
+  if [[ -e "$f" ]]; then cp "$f" "$stage/lib/"; fi
 done
 cp -r "$work"/unpacked/mkl_include-*.data/data/include/. "$stage/include/"
 [[ -e "$stage/lib/libmkl_core.so.3" && -f "$stage/include/mkl_cblas.h" ]] || {
   echo "install-mkl.sh: the wheels of oneMKL $version did not hold libmkl_core.so.3 and mkl_cblas.h" >&2
-  rm -rf "$stage"; exit 1; }
+  exit 1; }
 rm -rf "$prefix"
 mv "$stage" "$prefix"
+stage=
 chmod 755 "$prefix"
 echo "oneMKL $version in $prefix ($(du -sh "$prefix" | cut -f1))"

@@ -150,7 +150,7 @@ void run_bench_on(const common_options& c, const bench_args& a) {
                      {"gflops", ips * flops_per_image / 1e9},
                      {"peak_rss_mib", peak_rss_mib()},
                      {"tf32", a.tf32}};
-    if constexpr (std::is_same_v<B, tinymim::cpu>) j["blas"] = tinymim::backends::cpu_gemm_library;
+    if constexpr (std::is_same_v<B, tinymim::cpu>) j["blas"] = cpu_gemm_library();
     else j["blas"] = "cuBLAS";
     if constexpr (requires { B::peak_bytes(); }) j["device_peak_mib"] = double(B::peak_bytes()) / (1024.0 * 1024.0);
     std::fprintf(stderr, "bench %s %s: %.1f images/s, %.1f GFLOP/s, peak RSS %.0f MiB\n", a.what.c_str(), models.c_str(), ips,

@@ -3,6 +3,8 @@
 
 namespace tool {
 
+const char* cpu_gemm_library() { return tinymim::backends::cpu_gemm_library; }
+
 void run_bench(const common_options& c, const bench_args& a) {
     apply_common(c);
 #if defined(TINYMIM_TOOL_CUDA)

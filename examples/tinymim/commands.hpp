@@ -84,6 +84,9 @@ struct bench_args {
 };
 // Prints progress to stderr and the JSON result as the last line of stdout.
 void run_bench(const common_options& c, const bench_args& a);
+// The library the CPU backend's GEMMs go to in this build (defined in the CPU TU cmd_bench.cpp: the CUDA
+// TU does not see the CPU GEMM's header).
+const char* cpu_gemm_library();
 // `bench peak`: the measured fp32 multiply-add peak of --threads cores (best of --steps runs), as JSON.
 void run_peak(const common_options& c, const bench_args& a);
 

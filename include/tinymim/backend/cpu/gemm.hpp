@@ -1,5 +1,6 @@
 // CPU GEMM: row-major C = alpha * op(A) * op(B) + beta * C, through Eigen (or a CBLAS when
-// TINYMIM_USE_CBLAS is defined: OpenBLAS's cblas.h, or oneMKL's mkl_cblas.h with TINYMIM_USE_MKL). The only place in the library that includes Eigen's products.
+// TINYMIM_USE_CBLAS is defined: OpenBLAS's cblas.h, or oneMKL's mkl_cblas.h with TINYMIM_USE_MKL).
+// The only place in the library that includes Eigen's products.
 #pragma once
 
 #include <cstddef>
