@@ -1,0 +1,97 @@
+// The CPU softmax rows (backend/cpu/activation.hpp) against double precision: every row length around
+// the packet width (the tail goes through a masked load), a row that starts anywhere (the rows of an
+// attention block are contiguous and run in place), alphas of both signs, and inputs far from zero
+// (a row of large negative scores must not underflow to 0 / 0).
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "tinymim/backend/cpu/activation.hpp"
+
+using namespace tinymim;
+
+namespace {
+std::vector<double> softmax_ref(const float* x, std::size_t n, double alpha) {
+    std::vector<double> y(n);
+    double m = -INFINITY, s = 0;
+    for (std::size_t j = 0; j < n; ++j) m = std::max(m, alpha * double(x[j]));
+    for (std::size_t j = 0; j < n; ++j) s += y[j] = std::exp(alpha * double(x[j]) - m);
+    for (auto& v : y) v /= s;
+    return y;
+}
+
+// Deterministic values in [lo, hi).
+std::vector<float> values(std::size_t count, float lo, float hi, unsigned seed) {
+    std::vector<float> v(count);
+    for (auto& x : v) {
+        seed = seed * 1664525u + 1013904223u;
+        x = lo + (hi - lo) * float(seed >> 8) / float(1u << 24);
+    }
+    return v;
+}
+
+const std::vector<std::size_t> lengths = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49, 50, 64, 65, 197};
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(softmax_rows)
+
+BOOST_AUTO_TEST_CASE(forward_matches_double_for_every_tail) {
+    for (const float alpha : {1.0f, 0.125f, -0.5f})
+        for (const auto& [lo, hi] : {std::pair{-4.0f, 4.0f}, std::pair{-900.0f, -700.0f}, std::pair{50.0f, 80.0f}})
+            for (const std::size_t n : lengths) {
+                const std::size_t rows = 3, off = 5;  // rows back to back, starting off an alignment boundary
+                auto buf = values(off + rows * n + 16, lo, hi, unsigned(n * 131 + 7));
+                const auto x = buf;
+                float* y = buf.data() + off;
+                for (std::size_t r = 0; r < rows; ++r)  // in place, as attention runs it
+                    backends::cpu_detail::softmax_row(n, alpha, y + r * n, y + r * n);
+                double worst = 0;
+                for (std::size_t r = 0; r < rows; ++r) {
+                    const auto ref = softmax_ref(x.data() + off + r * n, n, alpha);
+                    double sum = 0;
+                    for (std::size_t j = 0; j < n; ++j) {
+                        BOOST_REQUIRE_MESSAGE(std::isfinite(y[r * n + j]), "n " << n << " alpha " << alpha << " range ["
+                                                                                << lo << ", " << hi << "): value " << j
+                                                                                << " is " << y[r * n + j]);
+                        worst = std::max(worst, std::abs(double(y[r * n + j]) - ref[j]));
+                        sum += y[r * n + j];
+                    }
+                    BOOST_CHECK_CLOSE(sum, 1.0, 1e-4);
+                }
+                BOOST_CHECK_MESSAGE(worst < 2e-6, "n " << n << " alpha " << alpha << " range [" << lo << ", " << hi
+                                                       << "): worst error " << worst);
+                // Nothing outside the rows was written.
+                for (std::size_t j = 0; j < off; ++j) BOOST_REQUIRE_EQUAL(buf[j], x[j]);
+                for (std::size_t j = off + rows * n; j < buf.size(); ++j) BOOST_REQUIRE_EQUAL(buf[j], x[j]);
+            }
+}
+
+BOOST_AUTO_TEST_CASE(backward_matches_double_for_every_tail) {
+    for (const std::size_t n : lengths) {
+        const std::size_t rows = 3, off = 3;
+        const auto logits = values(rows * n, -3.0f, 3.0f, unsigned(n + 1));
+        std::vector<float> y(rows * n);
+        for (std::size_t r = 0; r < rows; ++r) backends::cpu_detail::softmax_row(n, 1.0f, logits.data() + r * n, y.data() + r * n);
+        auto buf = values(off + rows * n + 16, -1.0f, 1.0f, unsigned(n * 7 + 3));
+        const auto g0 = buf;
+        float* g = buf.data() + off;
+        for (std::size_t r = 0; r < rows; ++r) backends::cpu_detail::softmax_row_backward_inplace(n, y.data() + r * n, g + r * n);
+        double worst = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            double dot = 0;
+            for (std::size_t j = 0; j < n; ++j) dot += double(y[r * n + j]) * double(g0[off + r * n + j]);
+            for (std::size_t j = 0; j < n; ++j) {
+                const double ref = double(y[r * n + j]) * (double(g0[off + r * n + j]) - dot);
+                worst = std::max(worst, std::abs(double(g[r * n + j]) - ref));
+            }
+        }
+        BOOST_CHECK_MESSAGE(worst < 1e-6, "n " << n << ": worst error " << worst);
+        for (std::size_t j = 0; j < off; ++j) BOOST_REQUIRE_EQUAL(buf[j], g0[j]);
+        for (std::size_t j = off + rows * n; j < buf.size(); ++j) BOOST_REQUIRE_EQUAL(buf[j], g0[j]);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
