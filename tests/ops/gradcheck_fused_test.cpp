@@ -96,6 +96,55 @@ BOOST_AUTO_TEST_CASE(residual_branches_equal_the_separate_ops) {
     }
 }
 
+// Large enough for the CPU's cache-sized row blocks (backend/cpu/branch.hpp): 2 400 rows of 384 -> 96, at
+// one and at two threads, the values and the gradients still those of the separate ops.
+BOOST_AUTO_TEST_CASE(residual_branches_in_row_blocks_equal_the_separate_ops) {
+    constexpr std::size_t n = 50, in = 384, out = 96, batch = 48;
+    const auto x = randn<shape<dyn, n, in>>(20, batch, n, in);
+    auto w = randn<shape<out, in>>(21);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] *= 0.05;
+    const auto b = randn<shape<out>>(22);
+    const auto r = randn<shape<dyn, n, out>>(23, batch, n, out);
+    const auto weights = randn<shape<dyn, n, out>>(24, batch, n, out);
+    const int threads_before = num_threads();
+    for (const int threads : {1, 2}) {
+        set_num_threads(threads);
+        std::vector<double> ys(batch * n * out);
+        BOOST_REQUIRE_MESSAGE(backends::residual_branch_forward_blocked(cpu{}, true, batch * n, in, out, x.data(), w.data(),
+                                                                        b.data(), r.data(), static_cast<const double*>(nullptr),
+                                                                        n, ys.data()),
+                              "the test's shape no longer takes the blocked path");
+        for (const bool gelu : {false, true}) {
+            for (const bool drop : {false, true}) {
+                auto run = [&](bool fused) {
+                    tape<cpu> t;
+                    auto xv = leaf(t, x);
+                    auto wv = leaf(t, w);
+                    auto bv = leaf(t, b);
+                    auto rv = leaf(t, r);
+                    const ops::drop_path_run dp = drop ? ops::drop_path_run{0.5, drop_rng, true} : ops::drop_path_run{};
+                    var<double, shape<dyn, n, out>> y;
+                    if (fused) {
+                        y = gelu ? ops::residual_gelu_linear(xv, wv, bv, rv, dp) : ops::residual_linear(xv, wv, bv, rv, dp);
+                    } else {
+                        auto branch = ops::linear(gelu ? ops::gelu(xv) : xv, wv, bv);
+                        y = ops::add(rv, ops::drop_path(branch, dp.p, dp.rng, dp.training));
+                    }
+                    ops::sum(ops::mul(y, input(t, weights))).backward();
+                    std::vector<double> all(y.data(), y.data() + y.size());
+                    auto append = [&](const auto& v) { all.insert(all.end(), v.grad(), v.grad() + v.size()); };
+                    append(xv), append(wv), append(bv), append(rv);
+                    return all;
+                };
+                BOOST_TEST_CONTEXT("threads " << threads << ", gelu " << gelu << ", drop path " << drop) {
+                    BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-9);
+                }
+            }
+        }
+    }
+    set_num_threads(threads_before);
+}
+
 BOOST_AUTO_TEST_CASE(residual_linear_reports_a_residual_of_the_wrong_shape) {
     tape<cpu> t;
     auto x = input(t, randn<shape<dyn, 3, 5>>(14, 2, 3, 5));

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <type_traits>
 
 #include "tinymim/autograd/var.hpp"
 #include "tinymim/backend/kernels.hpp"
@@ -56,24 +57,31 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
     const bool needs = x.requires_grad() || w.requires_grad() || b.requires_grad() || residual.requires_grad();
     auto y = make_output<T>(tp, residual.shape(), needs);
 
-    std::optional<temp_t> act;  // GELU(x), recomputed in the backward
-    const T* a = x.data();
-    if constexpr (Act == branch_activation::gelu) {
-        act.emplace(tp, n_in);
-        gelu_forward(B{}, n_in, x.data(), act->get());
-        a = act->get();
+    // On the CPU, where the weight fits in cache beside a block of rows: the whole branch block by block,
+    // act(x) never leaving the cache (backend/cpu/branch.hpp).
+    bool blocked = false;
+    if constexpr (std::is_same_v<B, cpu>)
+        blocked = residual_branch_forward_blocked(B{}, Act == branch_activation::gelu, rows, in, out, x.data(), w.data(),
+                                                  b.data(), residual.data(), scales, rows / batch, y.data());
+    if (!blocked) {
+        std::optional<temp_t> act;  // GELU(x), recomputed in the backward
+        const T* a = x.data();
+        if constexpr (Act == branch_activation::gelu) {
+            act.emplace(tp, n_in);
+            gelu_forward(B{}, n_in, x.data(), act->get());
+            a = act->get();
+        }
+        if (scales == nullptr) {  // y = residual + b + a · Wᵀ: residual and bias in one pass, the GEMM accumulates
+            binary(B{}, binop::add, n_out, out, residual.data(), b.data(), y.data());
+            gemm(B{}, false, true, rows, out, in, T(1), a, in, w.data(), in, T(1), y.data(), out);
+        } else {  // the branch in a temporary, then y = residual + scale[sample] · branch
+            temp_t z(tp, n_out);
+            copy_tokens(B{}, rows, 1, out, b.data(), 1, 0, true, z.get(), 1, 0, false);
+            gemm(B{}, false, true, rows, out, in, T(1), a, in, w.data(), in, T(1), z.get(), out);
+            B::copy(y.data(), residual.data(), n_out * sizeof(T));
+            scale_rows(B{}, batch, n_out / batch, scales, static_cast<const T*>(z.get()), y.data(), true);
+        }
     }
-    B::copy(y.data(), residual.data(), n_out * sizeof(T));
-    if (scales == nullptr) {  // y = residual + b + a · Wᵀ: the bias added in place, the GEMM accumulates
-        copy_tokens(B{}, rows, 1, out, b.data(), 1, 0, true, y.data(), 1, 0, true);
-        gemm(B{}, false, true, rows, out, in, T(1), a, in, w.data(), in, T(1), y.data(), out);
-    } else {  // the branch in a temporary, then y += scale[sample] · branch
-        temp_t z(tp, n_out);
-        copy_tokens(B{}, rows, 1, out, b.data(), 1, 0, true, z.get(), 1, 0, false);
-        gemm(B{}, false, true, rows, out, in, T(1), a, in, w.data(), in, T(1), z.get(), out);
-        scale_rows(B{}, batch, n_out / batch, scales, static_cast<const T*>(z.get()), y.data(), true);
-    }
-    act.reset();
 
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sw = w.get_slot(), *sb = b.get_slot(), *sr = residual.get_slot(), *sy = y.get_slot();
