@@ -114,30 +114,41 @@ BOOST_AUTO_TEST_CASE(residual_branches_in_row_blocks_equal_the_separate_ops) {
                                                                         b.data(), r.data(), static_cast<const double*>(nullptr),
                                                                         n, ys.data()),
                               "the test's shape no longer takes the blocked path");
+        // other: 0, or 1 / 2 when x and W also feed a second term recorded before / after the branch (the
+        // branch's backward then runs first, writing the gradients, or second, adding to them).
         for (const bool gelu : {false, true}) {
             for (const bool drop : {false, true}) {
-                auto run = [&](bool fused) {
-                    tape<cpu> t;
-                    auto xv = leaf(t, x);
-                    auto wv = leaf(t, w);
-                    auto bv = leaf(t, b);
-                    auto rv = leaf(t, r);
-                    const ops::drop_path_run dp = drop ? ops::drop_path_run{0.5, drop_rng, true} : ops::drop_path_run{};
-                    var<double, shape<dyn, n, out>> y;
-                    if (fused) {
-                        y = gelu ? ops::residual_gelu_linear(xv, wv, bv, rv, dp) : ops::residual_linear(xv, wv, bv, rv, dp);
-                    } else {
-                        auto branch = ops::linear(gelu ? ops::gelu(xv) : xv, wv, bv);
-                        y = ops::add(rv, ops::drop_path(branch, dp.p, dp.rng, dp.training));
+                for (const int other : {0, 1, 2}) {
+                    auto run = [&](bool fused) {
+                        tape<cpu> t;
+                        auto xv = leaf(t, x);
+                        auto wv = leaf(t, w);
+                        auto bv = leaf(t, b);
+                        auto rv = leaf(t, r);
+                        auto second = [&] { return ops::add(ops::sum(ops::mul(xv, xv)), ops::sum(ops::mul(wv, wv))); };
+                        var<double, shape<>> before;
+                        if (other == 1) before = second();
+                        const ops::drop_path_run dp = drop ? ops::drop_path_run{0.5, drop_rng, true} : ops::drop_path_run{};
+                        var<double, shape<dyn, n, out>> y;
+                        if (fused) {
+                            y = gelu ? ops::residual_gelu_linear(xv, wv, bv, rv, dp) : ops::residual_linear(xv, wv, bv, rv, dp);
+                        } else {
+                            auto branch = ops::linear(gelu ? ops::gelu(xv) : xv, wv, bv);
+                            y = ops::add(rv, ops::drop_path(branch, dp.p, dp.rng, dp.training));
+                        }
+                        auto loss = ops::sum(ops::mul(y, input(t, weights)));
+                        if (other == 1) loss = ops::add(loss, before);
+                        if (other == 2) loss = ops::add(loss, second());
+                        loss.backward();
+                        std::vector<double> all(y.data(), y.data() + y.size());
+                        auto append = [&](const auto& v) { all.insert(all.end(), v.grad(), v.grad() + v.size()); };
+                        append(xv), append(wv), append(bv), append(rv);
+                        return all;
+                    };
+                    BOOST_TEST_CONTEXT("threads " << threads << ", gelu " << gelu << ", drop path " << drop << ", other term "
+                                                  << other) {
+                        BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-9);
                     }
-                    ops::sum(ops::mul(y, input(t, weights))).backward();
-                    std::vector<double> all(y.data(), y.data() + y.size());
-                    auto append = [&](const auto& v) { all.insert(all.end(), v.grad(), v.grad() + v.size()); };
-                    append(xv), append(wv), append(bv), append(rv);
-                    return all;
-                };
-                BOOST_TEST_CONTEXT("threads " << threads << ", gelu " << gelu << ", drop path " << drop) {
-                    BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-9);
                 }
             }
         }

@@ -102,6 +102,20 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
                 gb = scaled->get();
             }
             if constexpr (Act == branch_activation::gelu) {
+                if constexpr (std::is_same_v<B, cpu>) {  // in cache-sized row blocks (backend/cpu/branch.hpp)
+                    if (residual_branch_blocked<T>(B{}, rows, in, out)) {
+                        bool fresh_x = false, fresh_w = false;
+                        T* dx = sx->requires_grad ? t.grad_for_write(sx, fresh_x) : nullptr;
+                        T* dw = sw->requires_grad ? t.grad_for_write(sw, fresh_w) : nullptr;
+                        const bool done =
+                            residual_gelu_branch_backward_blocked(B{}, rows, in, out, static_cast<const T*>(sx->value),
+                                                                  static_cast<const T*>(sw->value), gb, dx, !fresh_x, dw, !fresh_w);
+                        TINYMIM_CHECK(done, "residual_gelu_linear: the CPU's row blocks were planned but not run");
+                        if (sb->requires_grad)
+                            reduce_rows_acc(B{}, rows * out, out, T(1), gb, static_cast<const T*>(nullptr), t.grad(sb));
+                        return;
+                    }
+                }
                 {  // dW (+)= gbᵀ · GELU(x), db; GELU(x) recomputed for the GEMM
                     std::optional<temp_t> re;
                     if (sw->requires_grad) {
