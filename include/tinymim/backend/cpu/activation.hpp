@@ -7,6 +7,7 @@
 #include <limits>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <Eigen/Core>                          // vectorised exp
 #include <unsupported/Eigen/SpecialFunctions>  // vectorised erf
@@ -300,50 +301,50 @@ void layer_norm_forward(cpu, std::size_t rows, std::size_t n, T eps, const T* x,
 
 // dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma;
 // dgamma += sum_r dy * xhat; dbeta += sum_r dy. Any of dx/dgamma/dbeta may be null.
+// The row means are vectorised sums in T, as the forward's; dgamma and dbeta are summed over a fixed
+// number of row ranges (whatever the thread count, so the result does not depend on it), each range's
+// partial sums in a buffer, the partials then added in order.
 template <class T>
 void layer_norm_backward(cpu, std::size_t rows, std::size_t n, const T* x, const T* gamma, const T* mean,
                          const T* rstd, const T* dy, T* dx, T* dgamma, T* dbeta) {
+    using namespace cpu_detail;
     if (dx != nullptr) {
-#pragma omp parallel for schedule(static) if (rows * n > 16384)
-        for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
-            const T* xr = x + std::size_t(r) * n;
-            const T* gr = dy + std::size_t(r) * n;
-            T* dr = dx + std::size_t(r) * n;
-            const T m = mean[r], rs = rstd[r];
-            double sg = 0, sgx = 0;
-            for (std::size_t j = 0; j < n; ++j) {
-                const T g = gamma != nullptr ? gr[j] * gamma[j] : gr[j];
-                sg += double(g);
-                sgx += double(g) * double((xr[j] - m) * rs);
+        each_row(rows, n, [&](std::size_t r) {
+            const_row_array<T> xr(x + r * n, Eigen::Index(n)), gr(dy + r * n, Eigen::Index(n));
+            row_array<T> dr(dx + r * n, Eigen::Index(n));
+            const T m = mean[r], rs = rstd[r], inv_n = T(1) / T(n);
+            if (gamma != nullptr) {
+                const_row_array<T> ga(gamma, Eigen::Index(n));
+                const T mg = (gr * ga).sum() * inv_n, mgx = (gr * ga * (xr - m)).sum() * rs * inv_n;
+                dr += rs * (gr * ga - mg - (xr - m) * (rs * mgx));
+            } else {
+                const T mg = gr.sum() * inv_n, mgx = (gr * (xr - m)).sum() * rs * inv_n;
+                dr += rs * (gr - mg - (xr - m) * (rs * mgx));
             }
-            const T mg = T(sg / double(n)), mgx = T(sgx / double(n));
-            for (std::size_t j = 0; j < n; ++j) {
-                const T g = gamma != nullptr ? gr[j] * gamma[j] : gr[j];
-                dr[j] += rs * (g - mg - (xr[j] - m) * rs * mgx);
-            }
-        }
+        });
     }
     if (dgamma != nullptr || dbeta != nullptr) {
-        constexpr std::size_t blk = 64;
-        const std::ptrdiff_t nblk = std::ptrdiff_t((n + blk - 1) / blk);
+        constexpr std::size_t ranges = 8;
+        // Range q's dgamma at 2qn, its dbeta at (2q + 1)n: the calling thread's buffer, kept between calls
+        // (named through a pointer in the parallel loop, where `buffer` would be each thread's own).
+        static thread_local std::vector<T> buffer;
+        buffer.assign(2 * ranges * n, T(0));
+        T* partial = buffer.data();
 #pragma omp parallel for schedule(static) if (rows * n > 16384)
-        for (std::ptrdiff_t bj = 0; bj < nblk; ++bj) {
-            const std::size_t j0 = std::size_t(bj) * blk, j1 = std::min(n, j0 + blk);
-            T ag[blk] = {}, ab[blk] = {};
-            for (std::size_t r = 0; r < rows; ++r) {
-                const T* xr = x + r * n;
-                const T* gr = dy + r * n;
-                const T m = mean[r], rs = rstd[r];
-                for (std::size_t j = j0; j < j1; ++j) {
-                    ag[j - j0] += gr[j] * (xr[j] - m) * rs;
-                    ab[j - j0] += gr[j];
-                }
-            }
-            for (std::size_t j = j0; j < j1; ++j) {
-                if (dgamma != nullptr) dgamma[j] += ag[j - j0];
-                if (dbeta != nullptr) dbeta[j] += ab[j - j0];
+        for (std::ptrdiff_t q = 0; q < std::ptrdiff_t(ranges); ++q) {
+            row_array<T> ag(partial + 2 * std::size_t(q) * n, Eigen::Index(n));
+            row_array<T> ab(partial + (2 * std::size_t(q) + 1) * n, Eigen::Index(n));
+            for (std::size_t r = rows * std::size_t(q) / ranges; r < rows * (std::size_t(q) + 1) / ranges; ++r) {
+                const_row_array<T> xr(x + r * n, Eigen::Index(n)), gr(dy + r * n, Eigen::Index(n));
+                ag += gr * (xr - mean[r]) * rstd[r];
+                ab += gr;
             }
         }
+        for (std::size_t q = 0; q < ranges; ++q)
+            for (std::size_t j = 0; j < n; ++j) {
+                if (dgamma != nullptr) dgamma[j] += partial[2 * q * n + j];
+                if (dbeta != nullptr) dbeta[j] += partial[(2 * q + 1) * n + j];
+            }
     }
 }
 

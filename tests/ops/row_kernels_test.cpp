@@ -1,7 +1,9 @@
-// The CPU softmax rows (backend/cpu/activation.hpp) against double precision: every row length around
-// the packet width (the tail goes through a masked load), a row that starts anywhere (the rows of an
-// attention block are contiguous and run in place), alphas of both signs, and inputs far from zero
-// (a row of large negative scores must not underflow to 0 / 0).
+// The CPU row kernels (backend/cpu/activation.hpp) in float against double precision.
+// Softmax rows: every row length around the packet width (the tail goes through a masked load), a row
+// that starts anywhere (the rows of an attention block are contiguous and run in place), alphas of both
+// signs, and inputs far from zero (a row of large negative scores must not underflow to 0 / 0).
+// Layer norm's backward: at sizes that run in parallel, at one and two threads (dgamma and dbeta are
+// summed per range of rows, the same ranges whatever the thread count).
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/cpu/cpu.hpp"
 
 using namespace tinymim;
 
@@ -36,7 +39,7 @@ std::vector<float> values(std::size_t count, float lo, float hi, unsigned seed) 
 const std::vector<std::size_t> lengths = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49, 50, 64, 65, 197};
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(softmax_rows)
+BOOST_AUTO_TEST_SUITE(row_kernels)
 
 BOOST_AUTO_TEST_CASE(forward_matches_double_for_every_tail) {
     for (const float alpha : {1.0f, 0.125f, -0.5f})
@@ -92,6 +95,54 @@ BOOST_AUTO_TEST_CASE(backward_matches_double_for_every_tail) {
         for (std::size_t j = 0; j < off; ++j) BOOST_REQUIRE_EQUAL(buf[j], g0[j]);
         for (std::size_t j = off + rows * n; j < buf.size(); ++j) BOOST_REQUIRE_EQUAL(buf[j], g0[j]);
     }
+}
+
+BOOST_AUTO_TEST_CASE(layer_norm_backward_matches_double_in_parallel) {
+    const std::size_t rows = 1000, n = 96;
+    const auto x = values(rows * n, -2.0f, 3.0f, 11), dy = values(rows * n, -1.0f, 1.0f, 12);
+    const auto gamma = values(n, 0.5f, 1.5f, 13);
+    std::vector<float> mean(rows), rstd(rows);
+    std::vector<double> ref_dx(rows * n), ref_dg(n, 0.0), ref_db(n, 0.0);
+    for (std::size_t r = 0; r < rows; ++r) {
+        double m = 0, v = 0;
+        for (std::size_t j = 0; j < n; ++j) m += x[r * n + j];
+        m /= double(n);
+        for (std::size_t j = 0; j < n; ++j) v += (x[r * n + j] - m) * (x[r * n + j] - m);
+        const double rs = 1.0 / std::sqrt(v / double(n) + 1e-6);
+        mean[r] = float(m), rstd[r] = float(rs);
+        double mg = 0, mgx = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+            const double g = double(dy[r * n + j]) * gamma[j], xhat = (x[r * n + j] - double(mean[r])) * double(rstd[r]);
+            mg += g / double(n), mgx += g * xhat / double(n);
+            ref_dg[j] += double(dy[r * n + j]) * xhat, ref_db[j] += dy[r * n + j];
+        }
+        for (std::size_t j = 0; j < n; ++j) {
+            const double g = double(dy[r * n + j]) * gamma[j], xhat = (x[r * n + j] - double(mean[r])) * double(rstd[r]);
+            ref_dx[r * n + j] = 0.25 + double(rstd[r]) * (g - mg - xhat * mgx);  // added to a dx of 0.25
+        }
+    }
+    const int threads_before = tinymim::num_threads();
+    std::vector<float> first_dg;
+    for (const int threads : {1, 2}) {
+        tinymim::set_num_threads(threads);
+        std::vector<float> dx(rows * n, 0.25f), dg(n, 0.0f), db(n, 0.0f);
+        backends::layer_norm_backward(cpu{}, rows, n, x.data(), gamma.data(), mean.data(), rstd.data(), dy.data(), dx.data(),
+                                      dg.data(), db.data());
+        double ex = 0, eg = 0, eb = 0;
+        for (std::size_t i = 0; i < dx.size(); ++i) ex = std::max(ex, std::abs(dx[i] - ref_dx[i]));
+        for (std::size_t j = 0; j < n; ++j) {
+            eg = std::max(eg, std::abs(dg[j] - ref_dg[j]) / (1 + std::abs(ref_dg[j])));
+            eb = std::max(eb, std::abs(db[j] - ref_db[j]) / (1 + std::abs(ref_db[j])));
+        }
+        BOOST_TEST_CONTEXT("threads " << threads) {
+            BOOST_TEST(ex < 1e-5);
+            BOOST_TEST(eg < 1e-4);  // sums over 1 000 rows in float
+            BOOST_TEST(eb < 1e-4);
+        }
+        if (first_dg.empty()) first_dg = dg;
+        else BOOST_TEST(dg == first_dg, "dgamma depends on the thread count");
+    }
+    tinymim::set_num_threads(threads_before);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
