@@ -2,8 +2,9 @@
 // Softmax rows: every row length around the packet width (the tail goes through a masked load), a row
 // that starts anywhere (the rows of an attention block are contiguous and run in place), alphas of both
 // signs, and inputs far from zero (a row of large negative scores must not underflow to 0 / 0).
-// Layer norm's backward: at sizes that run in parallel, at one and two threads (dgamma and dbeta are
-// summed per range of rows, the same ranges whatever the thread count).
+// Layer norm's backward and the column sums of a broadcast operand's gradient (reduce_rows_acc): at sizes
+// that run in parallel, at one and two threads (their sums over rows go by ranges of rows, the same
+// ranges whatever the thread count).
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 
 #include "tinymim/backend/cpu/activation.hpp"
 #include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/cpu/elementwise.hpp"
 
 using namespace tinymim;
 
@@ -143,6 +145,33 @@ BOOST_AUTO_TEST_CASE(layer_norm_backward_matches_double_in_parallel) {
         else BOOST_TEST(dg == first_dg, "dgamma depends on the thread count");
     }
     tinymim::set_num_threads(threads_before);
+}
+
+BOOST_AUTO_TEST_CASE(column_sums_match_double_in_parallel) {
+    for (const std::size_t m : {1ul, 96ul, 97ul, 288ul}) {
+        const std::size_t rows = 70000 / m + 3;
+        const auto src = values(rows * m, -1.0f, 1.0f, unsigned(m)), w = values(rows * m, 0.0f, 2.0f, unsigned(m + 1));
+        for (const bool weighted : {false, true}) {
+            std::vector<double> ref(m, 0.5);
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t j = 0; j < m; ++j) ref[j] += -2.0 * src[r * m + j] * (weighted ? w[r * m + j] : 1.0f);
+            const int threads_before = tinymim::num_threads();
+            std::vector<float> first;
+            for (const int threads : {1, 2}) {
+                tinymim::set_num_threads(threads);
+                std::vector<float> dst(m, 0.5f);
+                backends::reduce_rows_acc(cpu{}, rows * m, m, -2.0f, src.data(), weighted ? w.data() : nullptr, dst.data());
+                double worst = 0;
+                for (std::size_t j = 0; j < m; ++j) worst = std::max(worst, std::abs(dst[j] - ref[j]) / (1 + std::abs(ref[j])));
+                BOOST_TEST_CONTEXT("m " << m << ", weighted " << weighted << ", threads " << threads) {
+                    BOOST_TEST(worst < 1e-4);
+                    if (first.empty()) first = dst;
+                    else BOOST_TEST(dst == first, "the sums depend on the thread count");
+                }
+            }
+            tinymim::set_num_threads(threads_before);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -301,9 +301,8 @@ void layer_norm_forward(cpu, std::size_t rows, std::size_t n, T eps, const T* x,
 
 // dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma;
 // dgamma += sum_r dy * xhat; dbeta += sum_r dy. Any of dx/dgamma/dbeta may be null.
-// The row means are vectorised sums in T, as the forward's; dgamma and dbeta are summed over a fixed
-// number of row ranges (whatever the thread count, so the result does not depend on it), each range's
-// partial sums in a buffer, the partials then added in order.
+// The row means are vectorised sums in T, as the forward's; dgamma and dbeta are summed by ranges of
+// rows (cpu_detail::sum_rows_in_ranges).
 template <class T>
 void layer_norm_backward(cpu, std::size_t rows, std::size_t n, const T* x, const T* gamma, const T* mean,
                          const T* rstd, const T* dy, T* dx, T* dgamma, T* dbeta) {
@@ -323,24 +322,16 @@ void layer_norm_backward(cpu, std::size_t rows, std::size_t n, const T* x, const
             }
         });
     }
-    if (dgamma != nullptr || dbeta != nullptr) {
-        constexpr std::size_t ranges = 8;
-        // Range q's dgamma at 2qn, its dbeta at (2q + 1)n: the calling thread's buffer, kept between calls
-        // (named through a pointer in the parallel loop, where `buffer` would be each thread's own).
-        static thread_local std::vector<T> buffer;
-        buffer.assign(2 * ranges * n, T(0));
-        T* partial = buffer.data();
-#pragma omp parallel for schedule(static) if (rows * n > 16384)
-        for (std::ptrdiff_t q = 0; q < std::ptrdiff_t(ranges); ++q) {
-            row_array<T> ag(partial + 2 * std::size_t(q) * n, Eigen::Index(n));
-            row_array<T> ab(partial + (2 * std::size_t(q) + 1) * n, Eigen::Index(n));
-            for (std::size_t r = rows * std::size_t(q) / ranges; r < rows * (std::size_t(q) + 1) / ranges; ++r) {
+    if (dgamma != nullptr || dbeta != nullptr) {  // range q's dgamma partial at 2qn, its dbeta at (2q + 1)n
+        const T* partial = sum_rows_in_ranges<T>(rows, 2 * n, rows * n > 16384, [&](std::size_t lo, std::size_t hi, T* acc) {
+            row_array<T> ag(acc, Eigen::Index(n)), ab(acc + n, Eigen::Index(n));
+            for (std::size_t r = lo; r < hi; ++r) {
                 const_row_array<T> xr(x + r * n, Eigen::Index(n)), gr(dy + r * n, Eigen::Index(n));
                 ag += gr * (xr - mean[r]) * rstd[r];
                 ab += gr;
             }
-        }
-        for (std::size_t q = 0; q < ranges; ++q)
+        });
+        for (std::size_t q = 0; q < sum_ranges; ++q)
             for (std::size_t j = 0; j < n; ++j) {
                 if (dgamma != nullptr) dgamma[j] += partial[2 * q * n + j];
                 if (dbeta != nullptr) dbeta[j] += partial[(2 * q + 1) * n + j];

@@ -5,6 +5,7 @@
 #include <cstdlib>  // aligned_alloc
 #include <cstring>  // memcpy
 #include <new>      // bad_alloc
+#include <vector>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -35,6 +36,26 @@ struct cpu {
         if (bytes != 0) std::memmove(dst, src, bytes);
     }
 };
+
+namespace cpu_detail {
+// Sums over rows, for the gradients of broadcast operands (bias, layer norm's gamma and beta): the rows
+// are cut into a fixed number of ranges — whatever the thread count, so the sums do not depend on it —
+// and add_range(lo, hi, partial) adds rows [lo, hi) into that range's `width` zeroed values. Returns
+// the partials, range q's at q * width, to be added in order by the caller (the calling thread's
+// buffer, valid until its next call). Column blocks instead left a 96-wide sum 2:1 unbalanced on two
+// threads.
+inline constexpr std::size_t sum_ranges = 8;
+template <class T, class F>
+const T* sum_rows_in_ranges(std::size_t rows, std::size_t width, bool parallel, F&& add_range) {
+    static thread_local std::vector<T> buffer;  // named through `partial` inside the parallel loop
+    buffer.assign(sum_ranges * width, T(0));
+    T* partial = buffer.data();
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::ptrdiff_t q = 0; q < std::ptrdiff_t(sum_ranges); ++q)
+        add_range(rows * std::size_t(q) / sum_ranges, rows * (std::size_t(q) + 1) / sum_ranges, partial + std::size_t(q) * width);
+    return partial;
+}
+}  // namespace cpu_detail
 
 }  // namespace tinymim::backends
 

@@ -48,23 +48,21 @@ void axpy(cpu, std::size_t n, T alpha, const T* src, T* dst) {
 // dst[j] += alpha * sum_r src[r*m + j] * (w ? w[r*m + j] : 1): the gradient of a broadcast operand.
 template <class T>
 void reduce_rows_acc(cpu, std::size_t n, std::size_t m, T alpha, const T* src, const T* w, T* dst) {
-    const std::size_t rows = n / m;
-    constexpr std::size_t blk = 64;
-    const std::ptrdiff_t nblk = std::ptrdiff_t((m + blk - 1) / blk);
-#pragma omp parallel for schedule(static) if (n > 32768)
-    for (std::ptrdiff_t bj = 0; bj < nblk; ++bj) {
-        const std::size_t j0 = std::size_t(bj) * blk, j1 = std::min(m, j0 + blk);
-        T acc[blk] = {};
-        for (std::size_t r = 0; r < rows; ++r) {
+    const T* partial = cpu_detail::sum_rows_in_ranges<T>(n / m, m, n > 32768, [&](std::size_t lo, std::size_t hi, T* acc) {
+        for (std::size_t r = lo; r < hi; ++r) {
             const T* s = src + r * m;
             if (w != nullptr) {
                 const T* wr = w + r * m;
-                for (std::size_t j = j0; j < j1; ++j) acc[j - j0] += s[j] * wr[j];
+                for (std::size_t j = 0; j < m; ++j) acc[j] += s[j] * wr[j];
             } else {
-                for (std::size_t j = j0; j < j1; ++j) acc[j - j0] += s[j];
+                for (std::size_t j = 0; j < m; ++j) acc[j] += s[j];
             }
         }
-        for (std::size_t j = j0; j < j1; ++j) dst[j] += alpha * acc[j - j0];
+    });
+    for (std::size_t j = 0; j < m; ++j) {
+        T sum = T(0);
+        for (std::size_t q = 0; q < cpu_detail::sum_ranges; ++q) sum += partial[q * m + j];
+        dst[j] += alpha * sum;
     }
 }
 
