@@ -11,7 +11,9 @@
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
+#include "tinymim/ops/layer_norm.hpp"
 #include "tinymim/ops/linear.hpp"
+#include "tinymim/ops/norm_linear.hpp"
 #include "tinymim/ops/reduce.hpp"
 #include "tinymim/ops/residual.hpp"
 
@@ -154,6 +156,60 @@ BOOST_AUTO_TEST_CASE(residual_branches_in_row_blocks_equal_the_separate_ops) {
         }
     }
     set_num_threads(threads_before);
+}
+
+BOOST_AUTO_TEST_CASE(layer_norm_linear_all_inputs) {
+    auto x = randn<shape<dyn, 3, 5>>(30, 2, 3, 5);
+    auto g = randn<shape<5>>(31);
+    auto be = randn<shape<5>>(32);
+    auto w = randn<shape<4, 5>>(33);
+    auto b = randn<shape<4>>(34);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e, auto f) { return ops::layer_norm_linear(a, c, d, 1e-6, e, f); },
+                       x, g, be, w, b);
+}
+
+// Values and gradients equal those of linear(layer_norm(x)), with the gradients written first or added
+// to (x and W also feed a second term, recorded before or after), and with no gradient at all.
+// Both ways of adding the bias: the column of ones (in <= 256) and the filled rows (in = 260).
+template <std::size_t In>
+void layer_norm_linear_against_the_separate_ops() {
+    const auto x = randn<shape<dyn, 7, In>>(35, 5, 7, In);
+    const auto g = randn<shape<In>>(36);
+    const auto be = randn<shape<In>>(37);
+    const auto w = randn<shape<9, In>>(38);
+    const auto b = randn<shape<9>>(39);
+    const auto weights = randn<shape<dyn, 7, 9>>(40, 5, 7, 9);
+    for (const int other : {-1, 0, 1, 2}) {  // -1: nothing requires a gradient
+        auto run = [&](bool fused) {
+            tape<cpu> t;
+            auto mk = [&](const auto& v) { return other < 0 ? input(t, v) : leaf(t, v); };
+            auto xv = mk(x);
+            auto gv = mk(g);
+            auto bev = mk(be);
+            auto wv = mk(w);
+            auto bv = mk(b);
+            auto second = [&] { return ops::add(ops::sum(ops::mul(xv, xv)), ops::sum(ops::mul(wv, wv))); };
+            var<double, shape<>> before;
+            if (other == 1) before = second();
+            auto y = fused ? ops::layer_norm_linear(xv, gv, bev, 1e-6, wv, bv) : ops::linear(ops::layer_norm(xv, gv, bev, 1e-6), wv, bv);
+            std::vector<double> all(y.data(), y.data() + y.size());
+            if (other >= 0) {
+                auto loss = ops::sum(ops::mul(y, input(t, weights)));
+                if (other == 1) loss = ops::add(loss, before);
+                if (other == 2) loss = ops::add(loss, second());
+                loss.backward();
+                auto append = [&](const auto& v) { all.insert(all.end(), v.grad(), v.grad() + v.size()); };
+                append(xv), append(gv), append(bev), append(wv), append(bv);
+            }
+            return all;
+        };
+        BOOST_TEST_CONTEXT("in " << In << ", other term " << other) { BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-11); }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(layer_norm_linear_equals_the_separate_ops) {
+    layer_norm_linear_against_the_separate_ops<12>();
+    layer_norm_linear_against_the_separate_ops<260>();
 }
 
 BOOST_AUTO_TEST_CASE(residual_linear_reports_a_residual_of_the_wrong_shape) {

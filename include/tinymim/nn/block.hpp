@@ -13,6 +13,7 @@
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
+#include "tinymim/ops/norm_linear.hpp"
 #include "tinymim/ops/residual.hpp"
 
 namespace tinymim::nn {
@@ -69,6 +70,7 @@ struct block {
                       "block::forward: the input must be tokens [batch, tokens, D] of the block's width");
         const std::size_t h = run.heads != 0 ? run.heads : heads;
         TINYMIM_CHECK(D % h == 0, "block: width ", D, " does not divide into ", h, " heads");
+        if (trace == nullptr && !run.stop_after_qkv) return forward_fused(t, x, run, h);
         auto ln1 = norm1(t, x);
         auto qkv = attn.qkv(t, ln1);
         if (trace != nullptr) {  // per-head copies only for the block a distillation target reads
@@ -81,17 +83,6 @@ struct block {
         }
         if (run.stop_after_qkv) return x;
         const T scale = T(1) / std::sqrt(T(D / h));
-        if (trace == nullptr) {
-            // Nothing reads this block's intermediates: fused branches keep only what the backward needs
-            // (LN outputs, qkv, the attention output, the MLP's pre-activation); the attention
-            // probabilities and the GELU output are recomputed, the branch outputs never stored.
-            auto a = ops::attention_qkv_out(qkv, h, scale);
-            auto r1 = ops::residual_linear(a, attn.proj.weight.on(t), attn.proj.bias.on(t), x,
-                                           {run.drop_path, run.rng.fork(1), run.training});
-            auto pre = mlp.fc1(t, norm2(t, r1));
-            return ops::residual_gelu_linear(pre, mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), r1,
-                                             {run.drop_path, run.rng.fork(2), run.training});
-        }
         auto a = ops::attention_qkv(qkv, h, scale);
         auto attn_out = attn.proj(t, a.out);
         auto r1 = ops::add(x, ops::drop_path(attn_out, T(run.drop_path), run.rng.fork(1), run.training));
@@ -106,6 +97,24 @@ struct block {
             trace->complete = true;
         }
         return out;
+    }
+
+    // Nothing reads this block's intermediates: fused ops keep only what the backward needs (the
+    // normalised rows, qkv, the attention output, the MLP's pre-activation); the attention probabilities
+    // and the GELU output are recomputed, the branch outputs never stored, and the layer norms' outputs
+    // go straight into the qkv and fc1 products with their biases (ops/norm_linear.hpp).
+    template <class S>
+    [[nodiscard]] var<T, S, B> forward_fused(tape<B>& t, const var<T, S, B>& x, const block_run& run, std::size_t h) {
+        const T scale = T(1) / std::sqrt(T(D / h));
+        auto qkv = ops::layer_norm_linear(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
+                                          attn.qkv.bias.on(t));
+        auto a = ops::attention_qkv_out(qkv, h, scale);
+        auto r1 = ops::residual_linear(a, attn.proj.weight.on(t), attn.proj.bias.on(t), x,
+                                       {run.drop_path, run.rng.fork(1), run.training});
+        auto pre = ops::layer_norm_linear(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t),
+                                          mlp.fc1.bias.on(t));
+        return ops::residual_gelu_linear(pre, mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), r1,
+                                         {run.drop_path, run.rng.fork(2), run.training});
     }
 
     void init(const counter_rng& rng) {

@@ -274,15 +274,17 @@ void log_softmax_backward(cpu, std::size_t rows, std::size_t n, T alpha, const T
     });
 }
 
-// Layer norm over the last axis of [rows, n]; keeps mean and 1/std per row for the backward.
+// Layer norm over the last axis of [rows, n], the output's rows ldy >= n values apart; keeps mean and
+// 1/std per row for the backward. ones: ldy > n, and each output row is followed by a 1 (the column a
+// GEMM multiplies by the bias, ops/norm_linear.hpp); the other values past n are left as they are.
 template <class T>
-void layer_norm_forward(cpu, std::size_t rows, std::size_t n, T eps, const T* x, const T* gamma, const T* beta, T* y,
-                        T* mean, T* rstd) {
+void layer_norm_forward_ld(cpu, std::size_t rows, std::size_t n, T eps, const T* x, const T* gamma, const T* beta, T* y,
+                           std::size_t ldy, T* mean, T* rstd, bool ones = false) {
     using namespace cpu_detail;
     // Two passes over the row in T, vectorised (a row is one token: a few hundred values).
     each_row(rows, n, [&](std::size_t r) {
         const_row_array<T> xr(x + r * n, Eigen::Index(n));
-        row_array<T> yr(y + r * n, Eigen::Index(n));
+        row_array<T> yr(y + r * ldy, Eigen::Index(n));
         const T m = xr.sum() / T(n);
         yr = xr - m;
         const T rs = T(1) / std::sqrt(yr.square().sum() / T(n) + eps);
@@ -296,7 +298,15 @@ void layer_norm_forward(cpu, std::size_t rows, std::size_t n, T eps, const T* x,
             yr = yr * rs + const_row_array<T>(beta, Eigen::Index(n));
         else
             yr *= rs;
+        if (ones) y[r * ldy + n] = T(1);
     });
+}
+
+// The same with the rows contiguous.
+template <class T>
+void layer_norm_forward(cpu, std::size_t rows, std::size_t n, T eps, const T* x, const T* gamma, const T* beta, T* y,
+                        T* mean, T* rstd) {
+    layer_norm_forward_ld(cpu{}, rows, n, eps, x, gamma, beta, y, n, mean, rstd);
 }
 
 // dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma;
