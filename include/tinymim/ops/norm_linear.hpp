@@ -47,6 +47,7 @@ template <element T, class S, class SG, class SW, class SB, backend B>
                       " / beta ", beta.shape().str(), " do not match the input's last axis ", x.shape().str());
         TINYMIM_CHECK(b.extent(0) == out, "layer_norm_linear: bias ", b.shape().str(), " does not match weight ",
                       w.shape().str());
+        using namespace backends;  // kernels found through B{} (layer_norm_forward_ld is CPU-only)
         auto& tp = x.get_tape();
         auto *sx = x.get_slot(), *sg = gamma.get_slot(), *sbeta = beta.get_slot(), *sw = w.get_slot(), *sb = b.get_slot();
         const bool needs = sx->requires_grad || sg->requires_grad || sbeta->requires_grad || sw->requires_grad ||
@@ -67,7 +68,7 @@ template <element T, class S, class SG, class SW, class SB, backend B>
         }
         T* mean = tp.template scratch<T>(rows);
         T* rstd = tp.template scratch<T>(rows);
-        backends::layer_norm_forward_ld(B{}, rows, in, eps, x.data(), gamma.data(), beta.data(), xa, ld, mean, rstd, ones);
+        layer_norm_forward_ld(B{}, rows, in, eps, x.data(), gamma.data(), beta.data(), xa, ld, mean, rstd, ones);
         if (ones) {
             temp_t wa(tp, out * ld);  // [W | b]
             T* wp = wa.get();
@@ -75,11 +76,11 @@ template <element T, class S, class SG, class SW, class SB, backend B>
                 B::copy(wp + o * ld, w.data() + o * in, in * sizeof(T));
                 wp[o * ld + in] = b.data()[o];
             }
-            backends::gemm(B{}, false, true, rows, out, ld, T(1), static_cast<const T*>(xa), ld, static_cast<const T*>(wp), ld,
+            gemm(B{}, false, true, rows, out, ld, T(1), static_cast<const T*>(xa), ld, static_cast<const T*>(wp), ld,
                            T(0), y.data(), out);
         } else {
-            backends::copy_tokens(B{}, rows, 1, out, b.data(), 1, 0, true, y.data(), 1, 0, false);
-            backends::gemm(B{}, false, true, rows, out, in, T(1), static_cast<const T*>(xa), in, w.data(), in, T(1), y.data(),
+            copy_tokens(B{}, rows, 1, out, b.data(), 1, 0, true, y.data(), 1, 0, false);
+            gemm(B{}, false, true, rows, out, in, T(1), static_cast<const T*>(xa), in, w.data(), in, T(1), y.data(),
                            out);
         }
 

@@ -103,7 +103,7 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
             }
             if constexpr (Act == branch_activation::gelu) {
                 if constexpr (std::is_same_v<B, cpu>) {  // in cache-sized row blocks (backend/cpu/branch.hpp)
-                    if (residual_branch_blocked<T>(B{}, rows, in, out)) {
+                    if (residual_branch_blocked(B{}, rows, in, out, sizeof(T))) {
                         bool fresh_x = false, fresh_w = false;
                         T* dx = sx->requires_grad ? t.grad_for_write(sx, fresh_x) : nullptr;
                         T* dw = sw->requires_grad ? t.grad_for_write(sw, fresh_w) : nullptr;

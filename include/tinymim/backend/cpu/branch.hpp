@@ -86,11 +86,11 @@ void finish_rows(std::size_t lo, std::size_t hi, std::size_t out, const T* z, co
 }
 }  // namespace cpu_detail
 
-// Whether the two kernels below take a branch of this size (the same answer for the same arguments and
-// thread count).
-template <class T>
-[[nodiscard]] bool residual_branch_blocked(cpu, std::size_t rows, std::size_t in, std::size_t out) {
-    return cpu_detail::plan_branch(rows, in, out, sizeof(T)).blocks != 0;
+// Whether the two kernels below take a branch of this size, of elem_size-byte values (the same answer for
+// the same arguments and thread count).
+[[nodiscard]] inline bool residual_branch_blocked(cpu, std::size_t rows, std::size_t in, std::size_t out,
+                                                  std::size_t elem_size) {
+    return cpu_detail::plan_branch(rows, in, out, elem_size).blocks != 0;
 }
 
 // y[r, :] = residual[r, :] + s[r / rows_per_sample] · (act(x[r, :]) · Wᵀ + b), act = GELU when `gelu`, else
