@@ -41,25 +41,38 @@ void chunked(std::size_t n, F&& f) {
 }
 }  // namespace cpu_detail
 
-// y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), with Eigen's vectorised erf.
+namespace cpu_detail {
+// y[i] = GELU(x[i]) = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) for i < n, with Eigen's vectorised erf, on
+// the calling thread (the row-blocked branches, backend/cpu/branch.hpp, call it inside their own loops).
+template <class T>
+void gelu_values(std::size_t n, const T* x, T* y) {
+    Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> xv(x, Eigen::Index(n));
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> yv(y, Eigen::Index(n));
+    yv = T(0.5) * xv * (T(1) + (xv * T(0.70710678118654752440)).erf());
+}
+
+// dx[i] (+)= dy[i] GELU'(x[i]) = dy (Phi(x) + x phi(x)) for i < n (add: accumulate, else write).
+template <class T>
+void gelu_grad_values(std::size_t n, const T* x, const T* dy, T* dx, bool add) {
+    Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> xv(x, Eigen::Index(n)), gv(dy, Eigen::Index(n));
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> dv(dx, Eigen::Index(n));
+    auto d = gv * (T(0.5) * (T(1) + (xv * T(0.70710678118654752440)).erf()) +
+                   xv * (T(-0.5) * xv.square()).exp() * T(0.39894228040143267794));
+    if (add) dv += d;
+    else dv = d;
+}
+}  // namespace cpu_detail
+
+// y = GELU(x), exact (erf).
 template <class T>
 void gelu_forward(cpu, std::size_t n, const T* x, T* y) {
-    cpu_detail::chunked(n, [&](std::size_t b, std::size_t m) {
-        Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> xv(x + b, Eigen::Index(m));
-        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> yv(y + b, Eigen::Index(m));
-        yv = T(0.5) * xv * (T(1) + (xv * T(0.70710678118654752440)).erf());
-    });
+    cpu_detail::chunked(n, [&](std::size_t b, std::size_t m) { cpu_detail::gelu_values(m, x + b, y + b); });
 }
 
 // dx += dy * (Phi(x) + x * phi(x))
 template <class T>
 void gelu_backward(cpu, std::size_t n, const T* x, const T* dy, T* dx) {
-    cpu_detail::chunked(n, [&](std::size_t b, std::size_t m) {
-        Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> xv(x + b, Eigen::Index(m)), gv(dy + b, Eigen::Index(m));
-        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> dv(dx + b, Eigen::Index(m));
-        dv += gv * (T(0.5) * (T(1) + (xv * T(0.70710678118654752440)).erf()) +
-                    xv * (T(-0.5) * xv.square()).exp() * T(0.39894228040143267794));
-    });
+    cpu_detail::chunked(n, [&](std::size_t b, std::size_t m) { cpu_detail::gelu_grad_values(m, x + b, dy + b, dx + b, true); });
 }
 
 namespace cpu_detail {

@@ -19,14 +19,6 @@
 namespace tinymim::backends {
 
 namespace cpu_attention_detail {
-// An (N x N) block per thread and purpose, kept from step to step.
-template <class T, int Purpose>
-T* thread_block(std::size_t nn) {
-    thread_local std::vector<T> buffer;
-    if (buffer.size() < nn) buffer.resize(nn);
-    return buffer.data();
-}
-
 // p = softmax(scale · q kᵀ) for one (sample, head); q and k have row stride ld.
 template <class T>
 void probabilities(std::size_t n, std::size_t d, std::size_t ld, T scale, const T* q, const T* k, T* p) {
@@ -45,7 +37,8 @@ void attention_qkv_forward(cpu, std::size_t batch, std::size_t n, std::size_t h,
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
         const std::size_t b = std::size_t(i) / h, hh = std::size_t(i) % h;
         const T* q = qkv + b * n * ld + hh * d;
-        T* p = probs != nullptr ? probs + std::size_t(i) * n * n : cpu_attention_detail::thread_block<T, 0>(n * n);
+        T* p = probs != nullptr ? probs + std::size_t(i) * n * n
+                                : cpu_detail::thread_buffer<T, cpu_detail::scratch::attention_probs>(n * n);
         cpu_attention_detail::probabilities(n, d, ld, scale, q, q + dim, p);
         gemm(cpu{}, false, false, n, d, n, T(1), p, n, q + 2 * dim, ld, T(0), out + b * n * dim + hh * d, dim);
     }
@@ -63,7 +56,7 @@ void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h
     const T beta = accumulate ? T(1) : T(0);
 #pragma omp parallel for schedule(static) if (batch * h > 1)
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
-        T* ds = cpu_attention_detail::thread_block<T, 1>(n * n);
+        T* ds = cpu_detail::thread_buffer<T, cpu_detail::scratch::attention_grad>(n * n);
         const std::size_t b = std::size_t(i) / h, hh = std::size_t(i) % h;
         const std::size_t row0 = b * n * ld + hh * d;
         const T *q = qkv + row0, *k = q + dim, *v = q + 2 * dim;
@@ -72,7 +65,7 @@ void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h
         if (probs != nullptr) {
             p = probs + std::size_t(i) * n * n;
         } else {
-            T* pr = cpu_attention_detail::thread_block<T, 0>(n * n);
+            T* pr = cpu_detail::thread_buffer<T, cpu_detail::scratch::attention_probs>(n * n);
             cpu_attention_detail::probabilities(n, d, ld, scale, q, k, pr);
             p = pr;
         }

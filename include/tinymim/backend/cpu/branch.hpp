@@ -16,9 +16,7 @@
 #include <cstddef>
 #include <vector>
 
-#include <Eigen/Core>
-#include <unsupported/Eigen/SpecialFunctions>  // vectorised erf
-
+#include "tinymim/backend/cpu/activation.hpp"  // gelu_values, gelu_grad_values
 #include "tinymim/backend/cpu/cpu.hpp"
 #include "tinymim/backend/cpu/gemm.hpp"
 
@@ -58,14 +56,6 @@ inline branch_plan plan_branch(std::size_t rows, std::size_t in, std::size_t out
     p.blocks = p.threads * per_thread;
     p.block = (rows + p.blocks - 1) / p.blocks;
     return p;
-}
-
-// A per-thread buffer of at least `count` values, kept between calls (at most half an L2 cache here).
-template <class T, int Purpose>
-T* thread_buffer(std::size_t count) {
-    static thread_local std::vector<T> buffer;
-    if (buffer.size() < count) buffer.resize(count);
-    return buffer.data();
 }
 
 // y[r, :] = s_r · (z[r - lo, :] + b) + residual[r, :] for rows [lo, hi) (s_r = 1 without scales).
@@ -108,17 +98,15 @@ template <class T>
     const std::size_t threads = plan.threads, blocks = plan.blocks, block = plan.block;
 #pragma omp parallel num_threads(int(threads))
     {
-        T* act = gelu ? thread_buffer<T, 0>(block * in) : nullptr;
-        T* z = thread_buffer<T, 1>(block * out);
+        T* act = gelu ? thread_buffer<T, scratch::branch_act>(block * in) : nullptr;
+        T* z = thread_buffer<T, scratch::branch_out>(block * out);
 #pragma omp for schedule(static)
         for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(blocks); ++i) {
             const std::size_t lo = std::min(rows, std::size_t(i) * block), hi = std::min(rows, lo + block);
             if (lo == hi) continue;
             const T* a = x + lo * in;
             if (gelu) {
-                Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> xv(a, Eigen::Index((hi - lo) * in));
-                Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> av(act, Eigen::Index((hi - lo) * in));
-                av = T(0.5) * xv * (T(1) + (xv * T(0.70710678118654752440)).erf());
+                gelu_values((hi - lo) * in, a, act);
                 a = act;
             }
             gemm_one(false, true, hi - lo, out, in, T(1), a, in, w, in, T(0), z, out);
@@ -145,8 +133,7 @@ template <class T>
     if (plan.blocks == 0) return false;
     if (dx == nullptr && dw == nullptr) return true;
     const std::size_t threads = plan.threads, blocks = plan.blocks, block = plan.block, wn = out * in;
-    T* partials = dw != nullptr ? split_scratch<T>(threads * wn) : nullptr;  // thread t's dW at t * wn
-    constexpr T rsqrt2 = T(0.70710678118654752440), rsqrt2pi = T(0.39894228040143267794);
+    T* partials = dw != nullptr ? thread_buffer<T, scratch::gemm_partials>(threads * wn) : nullptr;  // thread t's dW at t * wn
 #pragma omp parallel num_threads(int(threads))
     {
 #if defined(_OPENMP)
@@ -154,28 +141,23 @@ template <class T>
 #else
         const std::size_t t = 0, team = 1;
 #endif
-        T* act = dw != nullptr ? thread_buffer<T, 0>(block * in) : nullptr;
-        T* da = dx != nullptr ? thread_buffer<T, 2>(block * in) : nullptr;
+        T* act = dw != nullptr ? thread_buffer<T, scratch::branch_act>(block * in) : nullptr;
+        T* da = dx != nullptr ? thread_buffer<T, scratch::branch_grad>(block * in) : nullptr;
         bool first = true;
 #pragma omp for schedule(static)
         for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(blocks); ++i) {
             const std::size_t lo = std::min(rows, std::size_t(i) * block), hi = std::min(rows, lo + block);
             if (lo == hi) continue;
             const std::size_t m = hi - lo;
-            Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> xv(x + lo * in, Eigen::Index(m * in));
+            const T* xb = x + lo * in;
             if (dw != nullptr) {  // partial dW (+)= gb_blockᵀ · GELU(x_block)
-                Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> av(act, Eigen::Index(m * in));
-                av = T(0.5) * xv * (T(1) + (xv * rsqrt2).erf());
+                gelu_values(m * in, xb, act);
                 gemm_one(true, false, out, in, m, T(1), gb + lo * out, out, act, in, first ? T(0) : T(1), partials + t * wn, in);
                 first = false;
             }
             if (dx != nullptr) {  // dx_block (+)= GELU'(x_block) ⊙ (gb_block · W)
                 gemm_one(false, false, m, in, out, T(1), gb + lo * out, out, w, in, T(0), da, in);
-                Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> dv(da, Eigen::Index(m * in));
-                Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> ov(dx + lo * in, Eigen::Index(m * in));
-                auto d = dv * (T(0.5) * (T(1) + (xv * rsqrt2).erf()) + xv * (T(-0.5) * xv.square()).exp() * rsqrt2pi);
-                if (add_dx) ov += d;
-                else ov = d;
+                gelu_grad_values(m * in, xb, static_cast<const T*>(da), dx + lo * in, add_dx);
             }
         }
         if (dw != nullptr) {

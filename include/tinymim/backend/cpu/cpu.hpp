@@ -1,6 +1,7 @@
 // The CPU backend tag: host memory, OpenMP threads. Its kernels live beside it in backend/cpu/.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>  // aligned_alloc
 #include <cstring>  // memcpy
@@ -38,6 +39,19 @@ struct cpu {
 };
 
 namespace cpu_detail {
+// What a per-thread buffer is for: buffers of different purposes can be live at once on one thread.
+enum class scratch : int { gemm_partials, attention_probs, attention_grad, branch_act, branch_out, branch_grad, row_sums };
+
+// A buffer of at least `count` values for the calling thread and purpose, kept between calls (grown,
+// never shrunk: no allocation in a steady-state step). Inside an OpenMP region each thread gets its own;
+// a buffer the caller takes before a region must be passed into it as a pointer.
+template <class T, scratch Purpose>
+T* thread_buffer(std::size_t count) {
+    static thread_local std::vector<T> buffer;
+    if (buffer.size() < count) buffer.resize(count);
+    return buffer.data();
+}
+
 // Sums over rows, for the gradients of broadcast operands (bias, layer norm's gamma and beta): the rows
 // are cut into a fixed number of ranges — whatever the thread count, so the sums do not depend on it —
 // and add_range(lo, hi, partial) adds rows [lo, hi) into that range's `width` zeroed values. Returns
@@ -47,9 +61,8 @@ namespace cpu_detail {
 inline constexpr std::size_t sum_ranges = 8;
 template <class T, class F>
 const T* sum_rows_in_ranges(std::size_t rows, std::size_t width, bool parallel, F&& add_range) {
-    static thread_local std::vector<T> buffer;  // named through `partial` inside the parallel loop
-    buffer.assign(sum_ranges * width, T(0));
-    T* partial = buffer.data();
+    T* partial = thread_buffer<T, scratch::row_sums>(sum_ranges * width);  // the caller's, passed into the loop
+    std::fill(partial, partial + sum_ranges * width, T(0));
 #pragma omp parallel for schedule(static) if (parallel)
     for (std::ptrdiff_t q = 0; q < std::ptrdiff_t(sum_ranges); ++q)
         add_range(rows * std::size_t(q) / sum_ranges, rows * (std::size_t(q) + 1) / sum_ranges, partial + std::size_t(q) * width);

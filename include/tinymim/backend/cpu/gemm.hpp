@@ -101,14 +101,6 @@ inline int gemm_threads() {
 #endif
 }
 
-// The partial products of the threads other than the caller, kept between calls (grown, never shrunk:
-// no allocation in a steady-state step).
-template <class T>
-T* split_scratch(std::size_t count) {
-    static thread_local std::vector<T> buffer;
-    if (buffer.size() < count) buffer.resize(count);
-    return buffer.data();
-}
 }  // namespace cpu_detail
 
 // Row-major GEMM. op(A) is m x k, op(B) is k x n, C is m x n; ld* are row strides.
@@ -129,7 +121,8 @@ void gemm(cpu, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T 
         return;
     }
     if (threads > 1 && ta && k >= split_min_rows * threads && m * n <= split_elements) {
-        T* partial = split_scratch<T>((threads - 1) * m * n);  // thread t > 0 writes block t - 1 (ld n)
+        // The partial products of the threads other than the caller: thread t > 0 writes block t - 1 (ld n).
+        T* partial = thread_buffer<T, scratch::gemm_partials>((threads - 1) * m * n);
 #pragma omp parallel num_threads(int(threads))
         {
             const std::size_t t = std::size_t(omp_get_thread_num()), nt = std::size_t(omp_get_num_threads());
