@@ -6,7 +6,7 @@ packages=(build-essential cmake ccache libeigen3-dev libboost-test-dev nlohmann-
           python3 ca-certificates)  # python3: CI's checks and scripts/install-mkl.sh (HTTPS to PyPI)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
 done
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
