@@ -25,6 +25,20 @@ void probabilities(std::size_t n, std::size_t d, std::size_t ld, T scale, const 
     gemm(cpu{}, false, true, n, n, d, scale, q, ld, k, ld, T(0), p, n);
     for (std::size_t r = 0; r < n; ++r) cpu_detail::softmax_row(n, T(1), p + r * n, p + r * n);
 }
+// Asks for the n rows of `width` values at x (row stride ld) to be brought into the cache (for writing
+// when Write). A head's rows are 3·D apart, too far for the hardware prefetchers to follow, and the next
+// head's come from memory: a batch's qkv tensor is tens of MB. Issued one head ahead, this took 7-9 %
+// off the fm-small attention's forward (12 800 tokens, 6 heads of 32) on the AVX-512 host.
+template <bool Write = false, class T>
+void prefetch_rows(std::size_t n, std::size_t width, const T* x, std::size_t ld) {
+    constexpr std::size_t line = 64 / sizeof(T);
+    for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t c = 0; c < width; c += line) __builtin_prefetch(x + r * ld + c, Write ? 1 : 0, 2);
+}
+// The offset of head i + 1's first value from head i's (i = b·h + hh) in a [B, N, parts·h·d] tensor.
+inline std::ptrdiff_t next_head(std::size_t n, std::size_t h, std::size_t d, std::size_t hh, std::size_t ld) {
+    return hh + 1 < h ? std::ptrdiff_t(d) : std::ptrdiff_t(n * ld) - std::ptrdiff_t(hh * d);
+}
 }  // namespace cpu_attention_detail
 
 // probs[b, h] = softmax(scale · q kᵀ); out[b, :, h·d .. h·d + d] = probs[b, h] · v.
@@ -37,6 +51,10 @@ void attention_qkv_forward(cpu, std::size_t batch, std::size_t n, std::size_t h,
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
         const std::size_t b = std::size_t(i) / h, hh = std::size_t(i) % h;
         const T* q = qkv + b * n * ld + hh * d;
+        if (std::size_t(i) + 1 < batch * h) {  // the next head's q, k and v
+            const T* next = q + cpu_attention_detail::next_head(n, h, d, hh, ld);
+            for (std::size_t part = 0; part < 3; ++part) cpu_attention_detail::prefetch_rows(n, d, next + part * dim, ld);
+        }
         T* p = probs != nullptr ? probs + std::size_t(i) * n * n
                                 : cpu_detail::thread_buffer<T, cpu_detail::scratch::attention_probs>(n * n);
         cpu_attention_detail::probabilities(n, d, ld, scale, q, q + dim, p);
@@ -61,6 +79,15 @@ void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h
         const std::size_t row0 = b * n * ld + hh * d;
         const T *q = qkv + row0, *k = q + dim, *v = q + 2 * dim;
         T *dq = dqkv + row0, *dk = dq + dim, *dv = dq + 2 * dim;
+        if (std::size_t(i) + 1 < batch * h) {  // the next head's q, k, v, their gradients and dout
+            const std::ptrdiff_t next = cpu_attention_detail::next_head(n, h, d, hh, ld);
+            for (std::size_t part = 0; part < 3; ++part) {
+                cpu_attention_detail::prefetch_rows(n, d, q + next + part * dim, ld);
+                cpu_attention_detail::prefetch_rows<true>(n, d, dq + next + part * dim, ld);
+            }
+            if (dout != nullptr)
+                cpu_attention_detail::prefetch_rows(n, d, dout + b * n * dim + hh * d + cpu_attention_detail::next_head(n, h, d, hh, dim), dim);
+        }
         const T* p = nullptr;
         if (probs != nullptr) {
             p = probs + std::size_t(i) * n * n;
