@@ -13,6 +13,7 @@
 #include "tinymim/ops/gelu.hpp"
 #include "tinymim/ops/layer_norm.hpp"
 #include "tinymim/ops/linear.hpp"
+#include "tinymim/ops/mlp.hpp"
 #include "tinymim/ops/norm_linear.hpp"
 #include "tinymim/ops/reduce.hpp"
 #include "tinymim/ops/residual.hpp"
@@ -210,6 +211,51 @@ void layer_norm_linear_against_the_separate_ops() {
 BOOST_AUTO_TEST_CASE(layer_norm_linear_equals_the_separate_ops) {
     layer_norm_linear_against_the_separate_ops<12>();
     layer_norm_linear_against_the_separate_ops<260>();
+}
+
+// mlp_residual equals layer_norm_linear + residual_gelu_linear: with nothing to differentiate at a size
+// the CPU runs in row blocks (1 and 2 threads), and with gradients (the two ops themselves).
+BOOST_AUTO_TEST_CASE(mlp_residual_equals_the_two_ops) {
+    constexpr std::size_t D = 24, H = 96;
+    const auto x = randn<shape<dyn, 50, D>>(41, 12, 50, D);  // 600 rows: two blocks or more per thread
+    const auto g = randn<shape<D>>(42);
+    const auto be = randn<shape<D>>(43);
+    const auto w1 = randn<shape<H, D>>(44);
+    const auto b1 = randn<shape<H>>(45);
+    const auto w2 = randn<shape<D, H>>(46);
+    const auto b2 = randn<shape<D>>(47);
+    const auto weights = randn<shape<dyn, 50, D>>(48, 12, 50, D);
+    const int threads_before = num_threads();
+    for (const int threads : {1, 2}) {
+        set_num_threads(threads);
+        BOOST_TEST(backends::mlp_blocked(cpu{}, 600, D, H, sizeof(double)));  // the blocked path is the one tested
+        for (const bool grads : {false, true}) {
+            auto run = [&](bool fused) {
+                tape<cpu> t;
+                auto mk = [&](const auto& v) { return grads ? leaf(t, v) : input(t, v); };
+                auto xv = mk(x);
+                auto gv = mk(g);
+                auto bev = mk(be);
+                auto w1v = mk(w1);
+                auto b1v = mk(b1);
+                auto w2v = mk(w2);
+                auto b2v = mk(b2);
+                auto y = fused ? ops::mlp_residual(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v)
+                               : ops::residual_gelu_linear(ops::layer_norm_linear(xv, gv, bev, 1e-6, w1v, b1v), w2v, b2v, xv);
+                std::vector<double> all(y.data(), y.data() + y.size());
+                if (grads) {
+                    ops::sum(ops::mul(y, input(t, weights))).backward();
+                    auto append = [&](const auto& v) { all.insert(all.end(), v.grad(), v.grad() + v.size()); };
+                    append(xv), append(gv), append(bev), append(w1v), append(b1v), append(w2v), append(b2v);
+                }
+                return all;
+            };
+            BOOST_TEST_CONTEXT("threads " << threads << ", gradients " << grads) {
+                BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-12);
+            }
+        }
+    }
+    set_num_threads(threads_before);
 }
 
 BOOST_AUTO_TEST_CASE(residual_linear_reports_a_residual_of_the_wrong_shape) {

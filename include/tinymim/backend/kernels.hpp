@@ -19,4 +19,5 @@
 #include "tinymim/backend/cpu/branch.hpp"
 #include "tinymim/backend/cpu/gemm.hpp"
 #include "tinymim/backend/cpu/losses.hpp"
+#include "tinymim/backend/cpu/mlp.hpp"
 #endif

@@ -13,6 +13,7 @@
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
+#include "tinymim/ops/mlp.hpp"
 #include "tinymim/ops/norm_linear.hpp"
 #include "tinymim/ops/residual.hpp"
 
@@ -102,7 +103,8 @@ struct block {
     // Nothing reads this block's intermediates: fused ops keep only what the backward needs (the
     // normalised rows, qkv, the attention output, the MLP's pre-activation); the attention probabilities
     // and the GELU output are recomputed, the branch outputs never stored, and the layer norms' outputs
-    // go straight into the qkv and fc1 products with their biases (ops/norm_linear.hpp).
+    // go straight into the qkv and fc1 products with their biases (ops/norm_linear.hpp). With nothing to
+    // differentiate (a frozen teacher), the MLP runs in cache-sized row blocks (ops/mlp.hpp).
     template <class S>
     [[nodiscard]] var<T, S, B> forward_fused(tape<B>& t, const var<T, S, B>& x, const block_run& run, std::size_t h) {
         const T scale = T(1) / std::sqrt(T(D / h));
@@ -111,10 +113,8 @@ struct block {
         auto a = ops::attention_qkv_out(qkv, h, scale);
         auto r1 = ops::residual_linear(a, attn.proj.weight.on(t), attn.proj.bias.on(t), x,
                                        {run.drop_path, run.rng.fork(1), run.training});
-        auto pre = ops::layer_norm_linear(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t),
-                                          mlp.fc1.bias.on(t));
-        return ops::residual_gelu_linear(pre, mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), r1,
-                                         {run.drop_path, run.rng.fork(2), run.training});
+        return ops::mlp_residual(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t), mlp.fc1.bias.on(t),
+                                 mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), {run.drop_path, run.rng.fork(2), run.training});
     }
 
     void init(const counter_rng& rng) {
