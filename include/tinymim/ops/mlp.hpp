@@ -42,10 +42,7 @@ template <element T, class S, class SG, class SW1, class SB1, class SW2, class S
             auto y = make_output<T>(tp, extents<S>(x.shape().all()), false);
             typename tape<B>::template temporary<T> wa(tp, hidden * (dim + 1));  // [W1 | b1]
             T* wp = wa.get();
-            for (std::size_t o = 0; o < hidden; ++o) {
-                B::copy(wp + o * (dim + 1), w1.data() + o * dim, dim * sizeof(T));
-                wp[o * (dim + 1) + dim] = b1.data()[o];
-            }
+            detail::weight_with_bias(w1.data(), b1.data(), hidden, dim, wp);
             const bool done = mlp_forward_blocked(B{}, rows, dim, hidden, eps, x.data(), gamma.data(), beta.data(),
                                                   static_cast<const T*>(wp), w2.data(), b2.data(), y.data());
             TINYMIM_CHECK(done, "mlp_residual: the CPU's row blocks were planned but not run");

@@ -12,6 +12,7 @@
 // output. Other backends run the two ops.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <type_traits>
@@ -23,6 +24,18 @@
 #include "tinymim/tensor/shape_ops.hpp"
 
 namespace tinymim::ops {
+
+namespace detail {
+// [W | b] on the CPU: each of W's `out` rows of `in` values followed by b's value — the weight that rows
+// carrying a column of ones multiply, so that the GEMM adds the bias.
+template <class T>
+void weight_with_bias(const T* w, const T* b, std::size_t out, std::size_t in, T* wb) {
+    for (std::size_t o = 0; o < out; ++o) {
+        std::copy(w + o * in, w + (o + 1) * in, wb + o * (in + 1));
+        wb[o * (in + 1) + in] = b[o];
+    }
+}
+}  // namespace detail
 
 // x: [..., in]; gamma, beta: [in]; W: [out, in]; b: [out] -> [..., out].
 template <element T, class S, class SG, class SW, class SB, backend B>
@@ -70,12 +83,9 @@ template <element T, class S, class SG, class SW, class SB, backend B>
         T* rstd = tp.template scratch<T>(rows);
         layer_norm_forward_ld(B{}, rows, in, eps, x.data(), gamma.data(), beta.data(), xa, ld, mean, rstd, ones);
         if (ones) {
-            temp_t wa(tp, out * ld);  // [W | b]
+            temp_t wa(tp, out * ld);
             T* wp = wa.get();
-            for (std::size_t o = 0; o < out; ++o) {
-                B::copy(wp + o * ld, w.data() + o * in, in * sizeof(T));
-                wp[o * ld + in] = b.data()[o];
-            }
+            detail::weight_with_bias(w.data(), b.data(), out, in, wp);
             gemm(B{}, false, true, rows, out, ld, T(1), static_cast<const T*>(xa), ld, static_cast<const T*>(wp), ld,
                            T(0), y.data(), out);
         } else {
