@@ -19,10 +19,11 @@
 namespace tinymim::backends {
 
 namespace cpu_attention_detail {
-// p = softmax(scale · q kᵀ) for one (sample, head); q and k have row stride ld.
+// p = softmax(scale · q kᵀ) for one (sample, head); qk: the product scale · q kᵀ (rows of q and k ld
+// apart, p's n).
 template <class T>
-void probabilities(std::size_t n, std::size_t d, std::size_t ld, T scale, const T* q, const T* k, T* p) {
-    gemm(cpu{}, false, true, n, n, d, scale, q, ld, k, ld, T(0), p, n);
+void probabilities(std::size_t n, const small_gemm<T>& qk, const T* q, const T* k, T* p) {
+    qk(q, k, p);
     for (std::size_t r = 0; r < n; ++r) cpu_detail::softmax_row(n, T(1), p + r * n, p + r * n);
 }
 // Asks for the n rows of `width` values at x (row stride ld) to be brought into the cache (for writing
@@ -48,6 +49,7 @@ template <class T>
 void attention_qkv_forward(cpu, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale, const T* qkv,
                            T* probs, T* out) {
     const std::size_t dim = h * d, ld = 3 * dim;
+    const small_gemm<T> qk(false, true, n, n, d, scale, ld, ld, T(0), n), pv(false, false, n, d, n, T(1), n, ld, T(0), dim);
 #pragma omp parallel for schedule(static) if (batch * h > 1)
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
         const std::size_t b = std::size_t(i) / h, hh = std::size_t(i) % h;
@@ -58,8 +60,8 @@ void attention_qkv_forward(cpu, std::size_t batch, std::size_t n, std::size_t h,
         }
         T* p = probs != nullptr ? probs + std::size_t(i) * n * n
                                 : cpu_detail::thread_buffer<T, cpu_detail::scratch::attention_probs>(n * n);
-        cpu_attention_detail::probabilities(n, d, ld, scale, q, q + dim, p);
-        gemm(cpu{}, false, false, n, d, n, T(1), p, n, q + 2 * dim, ld, T(0), out + b * n * dim + hh * d, dim);
+        cpu_attention_detail::probabilities(n, qk, q, q + dim, p);
+        pv(p, q + 2 * dim, out + b * n * dim + hh * d);
     }
 }
 
@@ -73,6 +75,11 @@ void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h
                             const T* qkv, const T* probs, const T* dout, const T* dprobs, T* dqkv, bool accumulate) {
     const std::size_t dim = h * d, ld = 3 * dim;
     const T beta = accumulate ? T(1) : T(0);
+    const small_gemm<T> qk(false, true, n, n, d, scale, ld, ld, T(0), n);
+    const small_gemm<T> dp(false, true, n, n, d, T(1), dim, ld, T(0), n);     // dP = dO vᵀ
+    const small_gemm<T> dv_(true, false, n, d, n, T(1), n, dim, beta, ld);    // dv = Pᵀ dO
+    const small_gemm<T> dq_(false, false, n, d, n, scale, n, ld, beta, ld);   // dq = scale · dS k
+    const small_gemm<T> dk_(true, false, n, d, n, scale, n, ld, beta, ld);    // dk = scale · dSᵀ q
 #pragma omp parallel for schedule(static) if (batch * h > 1)
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
         T* ds = cpu_detail::thread_buffer<T, cpu_detail::scratch::attention_grad>(n * n);
@@ -94,14 +101,14 @@ void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h
             p = probs + std::size_t(i) * n * n;
         } else {
             T* pr = cpu_detail::thread_buffer<T, cpu_detail::scratch::attention_probs>(n * n);
-            cpu_attention_detail::probabilities(n, d, ld, scale, q, k, pr);
+            cpu_attention_detail::probabilities(n, qk, q, k, pr);
             p = pr;
         }
         Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> dsa(ds, Eigen::Index(n * n));
         if (dout != nullptr) {
             const T* go = dout + b * n * dim + hh * d;
-            gemm(cpu{}, false, true, n, n, d, T(1), go, dim, v, ld, T(0), ds, n);  // dP = dO vᵀ
-            gemm(cpu{}, true, false, n, d, n, T(1), p, n, go, dim, beta, dv, ld);  // dv = Pᵀ dO
+            dp(go, v, ds);
+            dv_(p, go, dv);
         } else {
             dsa.setZero();
             if (!accumulate)
@@ -110,8 +117,8 @@ void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h
         if (dprobs != nullptr)
             dsa += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(dprobs + std::size_t(i) * n * n, Eigen::Index(n * n));
         for (std::size_t r = 0; r < n; ++r) cpu_detail::softmax_row_backward_inplace(n, p + r * n, ds + r * n);
-        gemm(cpu{}, false, false, n, d, n, scale, ds, n, k, ld, beta, dq, ld);  // dq = scale · dS k
-        gemm(cpu{}, true, false, n, d, n, scale, ds, n, q, ld, beta, dk, ld);   // dk = scale · dSᵀ q
+        dq_(ds, k, dq);
+        dk_(ds, q, dk);
     }
 }
 
