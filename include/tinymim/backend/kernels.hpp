@@ -20,4 +20,5 @@
 #include "tinymim/backend/cpu/gemm.hpp"
 #include "tinymim/backend/cpu/losses.hpp"
 #include "tinymim/backend/cpu/mlp.hpp"
+#include "tinymim/backend/cpu/relation.hpp"
 #endif

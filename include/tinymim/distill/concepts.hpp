@@ -41,6 +41,16 @@ concept loss_policy = std::default_initializable<L> && requires(const L& l, cons
     { l(v, v) } -> std::same_as<var<double, shape<>, detail::probe_backend>>;
 };
 
+// Optional: a loss that takes a relation target whole, from its operands (a, b, scale on each side),
+// rather than as two [B, H, N, N] tensors: l.relation(target.operands(student trace),
+// target.operands(teacher trace)) -> the same scalar as l(target.student(...), target.teacher(...)).
+// The distiller uses it where both sides offer it (kl_divergence with qk, vv, qq, kk).
+template <class L, class P>
+concept whole_relation_loss = loss_policy<L> && target_policy<P> && P::kind == target_kind::relation && P::distribution &&
+                              requires(const L& l, const P& p, const detail::probe_trace& tr) {
+                                  { l.relation(p.operands(tr), p.operands(tr)) } -> std::same_as<var<double, shape<>, detail::probe_backend>>;
+                              };
+
 }  // namespace tinymim::distill
 
 #include "tinymim/distill/losses.hpp"
@@ -53,4 +63,6 @@ static_assert(target_policy<block_output> && target_policy<attention_output> && 
 static_assert(target_policy<q_features> && target_policy<k_features> && target_policy<v_features>);
 static_assert(target_policy<cls_token>);
 static_assert(loss_policy<kl_divergence> && loss_policy<smooth_l1> && loss_policy<mse> && loss_policy<cosine>);
+static_assert(whole_relation_loss<kl_divergence, qk> && whole_relation_loss<kl_divergence, vv>);
+static_assert(!whole_relation_loss<mse, without_softmax<qk>> && !whole_relation_loss<kl_divergence, q_features>);
 }  // namespace tinymim::distill

@@ -227,6 +227,15 @@ private:
             [&] {
                 using term_t = std::tuple_element_t<I, terms_t>;
                 typename term_t::target_type target;
+                if constexpr (whole_relation_loss<typename term_t::loss_type, typename term_t::target_type>) {
+                    // The loss takes the relations from their operands: neither is built as a tensor.
+                    auto teacher_ops = [&] {
+                        no_grad ng;
+                        return target.operands(tt);
+                    }();
+                    out.terms[I] = std::get<I>(losses_).relation(target.operands(st), teacher_ops);
+                    return;
+                }
                 auto teacher_repr = [&] {
                     no_grad ng;
                     return target.teacher(tt);

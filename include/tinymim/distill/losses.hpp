@@ -2,7 +2,10 @@
 // (student var, teacher var) of one shape to a scalar var. Parameters are run-time members.
 #pragma once
 
+#include <type_traits>
+
 #include "tinymim/ops/losses.hpp"
+#include "tinymim/ops/relation_kl.hpp"
 #include "tinymim/ops/softmax.hpp"
 
 namespace tinymim::distill {
@@ -17,6 +20,13 @@ struct kl_divergence {
     [[nodiscard]] auto operator()(const VS& student, const VT& teacher) const {
         using T = typename VS::value_type;
         return ops::kl_divergence(ops::softmax(teacher, T(1.0 / temperature)), student, T(temperature));
+    }
+    // The same loss on relations given by their operands (a relation target's operands(trace)): the
+    // distiller calls this instead of building both relations, and the CPU runs it in cache.
+    template <class SO, class TO>
+    [[nodiscard]] auto relation(const SO& student, const TO& teacher) const {
+        using T = typename std::remove_cvref_t<decltype(student.a)>::value_type;
+        return ops::relation_kl(student.a, student.b, student.scale, teacher.a, teacher.b, teacher.scale, T(temperature));
     }
 };
 

@@ -27,14 +27,29 @@ auto head_scale(const Trace& tr) {
 }
 }  // namespace detail
 
+// The two head tensors of a relation and its scale: the relation is scale · a · bᵀ per head.
+template <class Heads, class T>
+struct relation_operands {
+    const Heads& a;
+    const Heads& b;
+    T scale;
+};
+
 // Token relations softmax(A_m B_mᵀ / sqrt(d)) per head; the target yields the scaled products (the
 // logits), and a distribution loss (KL) applies the softmax. The CLS token is a row and a column.
+// operands(trace) names what the products are made of, for a loss that takes the relation whole
+// (kl_divergence::relation: no [B, H, N, N] tensor is made).
 #define TINYMIM_RELATION_TARGET(NAME, A, B, TEXT)                                              \
     struct NAME {                                                                              \
         static constexpr target_kind kind = target_kind::relation;                            \
         static constexpr bool qkv_only = true;                                                 \
         static constexpr bool distribution = true;                                             \
         static constexpr const char* name = TEXT;                                              \
+        template <class Trace>                                                                 \
+        [[nodiscard]] auto operands(const Trace& tr) const {                                   \
+            return relation_operands<decltype(tr.A), typename decltype(tr.A)::value_type>{    \
+                tr.A, tr.B, detail::head_scale(tr)};                                           \
+        }                                                                                      \
         template <class Trace>                                                                 \
         [[nodiscard]] auto student(const Trace& tr) const {                                    \
             return ops::matmul<false, true>(tr.A, tr.B, detail::head_scale(tr));              \

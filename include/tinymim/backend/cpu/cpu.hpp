@@ -41,7 +41,7 @@ struct cpu {
 namespace cpu_detail {
 // What a per-thread buffer is for: buffers of different purposes can be live at once on one thread.
 enum class scratch : int {
-    gemm_partials, attention_probs, attention_grad, branch_act, branch_out, branch_grad, mlp_norm, row_sums
+    gemm_partials, attention_probs, attention_grad, branch_act, branch_out, branch_grad, mlp_norm, row_sums, relation_loss
 };
 
 // A buffer of at least `count` values for the calling thread and purpose, kept between calls (grown,
