@@ -1,7 +1,7 @@
 // The CPU GEMM (backend/cpu/gemm.hpp) against a plain triple loop in double, through whichever BLAS the
 // build links: its thread split (by rows of C, or over the inner dimension of a transposed A with
-// per-thread partials) and the small products attention makes, for every transpose pair, beta 0 / 1 /
-// other, padded leading dimensions and odd sizes.
+// per-thread partials), the small products attention makes and the fixed-shape kernels (small_gemm), for
+// every transpose pair, beta 0 / 1 / other, padded leading dimensions and odd sizes.
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
@@ -38,8 +38,9 @@ void reference(const case_t& c, float alpha, const std::vector<float>& a, std::s
 
 // Runs the GEMM of case `c` on padded operands filled deterministically and checks the product against the
 // reference and the padding for being untouched; returns the worst relative error. nan_c: C starts as NaN
-// (with beta 0 it must not be read).
-double check_product(const case_t& c, float alpha, bool nan_c) {
+// (with beta 0 it must not be read). fixed: through backends::small_gemm (oneMKL's JIT kernel for the shape,
+// where the build has oneMKL) rather than gemm.
+double check_product(const case_t& c, float alpha, bool nan_c, bool fixed = false) {
     const std::size_t ar = c.ta ? c.k : c.m, ac = c.ta ? c.m : c.k;
     const std::size_t br = c.tb ? c.n : c.k, bc = c.tb ? c.k : c.n;
     const std::size_t lda = ac + 3, ldb = bc + 2, ldc = c.n + 5;  // padded rows
@@ -51,7 +52,10 @@ double check_product(const case_t& c, float alpha, bool nan_c) {
     std::vector<double> want(c0.begin(), c0.end());
     reference(c, alpha, a, lda, b, ldb, want, ldc);
     std::vector<float> got = c0;
-    backends::gemm(cpu{}, c.ta, c.tb, c.m, c.n, c.k, alpha, a.data(), lda, b.data(), ldb, c.beta, got.data(), ldc);
+    if (fixed)
+        backends::small_gemm<float>(c.ta, c.tb, c.m, c.n, c.k, alpha, lda, ldb, c.beta, ldc)(a.data(), b.data(), got.data());
+    else
+        backends::gemm(cpu{}, c.ta, c.tb, c.m, c.n, c.k, alpha, a.data(), lda, b.data(), ldb, c.beta, got.data(), ldc);
     double worst = 0;
     for (std::size_t i = 0; i < c.m; ++i)
         for (std::size_t j = 0; j < ldc; ++j) {
@@ -114,6 +118,45 @@ BOOST_AUTO_TEST_CASE(small_products_match_the_reference) {
                                            false);
         BOOST_TEST(worst < 1e-4, "m " << m << ": worst " << worst);
     }
+}
+
+// The fixed-shape kernels (backends::small_gemm) on the same cases: every transpose pair, beta 0 / 1 /
+// other, a NaN C under beta 0, odd shapes, each shape made twice (the second from the cache).
+BOOST_AUTO_TEST_CASE(fixed_shape_kernels_match_the_reference) {
+    for (int round = 0; round < 2; ++round) {
+        for (bool ta : {false, true})
+            for (bool tb : {false, true})
+                for (float beta : {0.0f, 1.0f, 0.5f}) {
+                    const double worst = check_product({ta, tb, 50, 16, 50, beta}, 0.25f, beta == 0.0f, true);
+                    BOOST_TEST(worst < 1e-4, "ta " << ta << " tb " << tb << " beta " << beta << ": worst " << worst);
+                }
+        for (std::size_t m = 1; m <= 40; m += 3) {
+            const double worst = check_product({m % 2 == 0, m % 3 == 0, m, 5 + m % 7, 2 + m % 13, 0.0f}, 1.5f, false, true);
+            BOOST_TEST(worst < 1e-4, "m " << m << ": worst " << worst);
+        }
+    }
+}
+
+// One kernel called from every thread at once, each on its own C (as attention calls it).
+BOOST_AUTO_TEST_CASE(a_fixed_shape_kernel_runs_on_many_threads) {
+    constexpr std::size_t n = 24, k = 20, count = 64;
+    std::vector<float> a(count * n * k), b(k * n), c(count * n * n, -1.0f);
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = float(std::sin(0.3 * double(i)));
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(std::cos(0.7 * double(i)));
+    const backends::small_gemm<float> product(false, false, n, n, k, 1.0f, k, n, 0.0f, n);
+    set_num_threads(2);
+#pragma omp parallel for schedule(dynamic)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(count); ++i)
+        product(a.data() + std::size_t(i) * n * k, b.data(), c.data() + std::size_t(i) * n * n);
+    double worst = 0;
+    for (std::size_t i = 0; i < count; ++i)
+        for (std::size_t r = 0; r < n; ++r)
+            for (std::size_t j = 0; j < n; ++j) {
+                double s = 0;
+                for (std::size_t p = 0; p < k; ++p) s += double(a[i * n * k + r * k + p]) * double(b[p * n + j]);
+                worst = std::max(worst, std::abs(double(c[i * n * n + r * n + j]) - s));
+            }
+    BOOST_TEST(worst < 1e-4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
