@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tinymim/ops/attention.hpp"
+#include "tinymim/ops/attention_residual.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
@@ -252,6 +253,72 @@ BOOST_AUTO_TEST_CASE(mlp_residual_equals_the_two_ops) {
             };
             BOOST_TEST_CONTEXT("threads " << threads << ", gradients " << grads) {
                 BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-12);
+            }
+        }
+    }
+    set_num_threads(threads_before);
+}
+
+// The attention half on enough samples for the CPU's sample blocks (backend/cpu/attention_half.hpp): 24
+// samples of 50 tokens, width 24 in 3 heads; at one and two threads, with gradients (the three ops) and
+// without (the blocks), the values and gradients of the three ops it stands for. In double to rounding,
+// and in float (oneMKL's float kernels where the build has them) to float rounding.
+BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
+    constexpr std::size_t D = 24, heads = 3, batch = 24, n = 50;
+    const auto x = randn<shape<dyn, n, D>>(51, batch, n, D);
+    const auto g = randn<shape<D>>(52);
+    const auto be = randn<shape<D>>(53);
+    auto wq = randn<shape<3 * D, D>>(54);
+    const auto bq = randn<shape<3 * D>>(55);
+    auto wp = randn<shape<D, D>>(56);
+    for (std::size_t i = 0; i < wq.size(); ++i) wq[i] *= 0.2;  // about 1 / sqrt(D), as an initialised layer's
+    for (std::size_t i = 0; i < wp.size(); ++i) wp[i] *= 0.2;
+    const auto bp = randn<shape<D>>(57);
+    const auto weights = randn<shape<dyn, n, D>>(58, batch, n, D);
+    const double scale = 1 / std::sqrt(double(D / heads));
+    auto run = [&]<class T>(bool fused, bool grads, T) {
+        auto cast = [](const auto& v) {
+            tensor<T, typename std::remove_cvref_t<decltype(v)>::shape_type> c(v.shape());
+            for (std::size_t i = 0; i < v.size(); ++i) c[i] = T(v[i]);
+            return c;
+        };
+        // (the tape's vars view these tensors' memory: they outlive it)
+        const auto xc = cast(x), gc = cast(g), bec = cast(be), wqc = cast(wq), bqc = cast(bq), wpc = cast(wp), bpc = cast(bp);
+        const auto wc = cast(weights);
+        tape<cpu> t;
+        auto mk = [&](const auto& v) { return grads ? leaf(t, v) : input(t, v); };
+        auto xv = mk(xc);
+        auto gv = mk(gc);
+        auto bev = mk(bec);
+        auto wqv = mk(wqc);
+        auto bqv = mk(bqc);
+        auto wpv = mk(wpc);
+        auto bpv = mk(bpc);
+        auto y = fused ? ops::attention_residual(xv, gv, bev, T(1e-6), wqv, bqv, wpv, bpv, heads, T(scale))
+                       : ops::residual_linear(ops::attention_qkv_out(ops::layer_norm_linear(xv, gv, bev, T(1e-6), wqv, bqv), heads, T(scale)),
+                                              wpv, bpv, xv);
+        std::vector<double> all(y.data(), y.data() + y.size());
+        if (grads) {
+            ops::sum(ops::mul(y, input(t, wc))).backward();
+            auto append = [&](const auto& v) { all.insert(all.end(), v.grad(), v.grad() + v.size()); };
+            append(xv), append(gv), append(bev), append(wqv), append(bqv), append(wpv), append(bpv);
+        }
+        return all;
+    };
+    const int threads_before = num_threads();
+    for (const int threads : {1, 2}) {
+        set_num_threads(threads);
+        BOOST_TEST(backends::attention_half_blocked(cpu{}, batch, n, D, sizeof(double)));  // the blocked path is the one tested
+        BOOST_TEST(backends::attention_half_blocked(cpu{}, batch, n, D, sizeof(float)));
+        for (const bool grads : {false, true}) {
+            BOOST_TEST_CONTEXT("threads " << threads << ", gradients " << grads) {
+                const auto want = run(false, grads, 0.0);
+                BOOST_TEST(max_abs_diff(run(true, grads, 0.0), want) < 1e-12);
+                if (!grads) {  // relative to the largest value
+                    double largest = 0;
+                    for (double v : want) largest = std::max(largest, std::abs(v));
+                    BOOST_TEST(max_abs_diff(run(true, false, 0.0f), want) < 2e-6 * largest);
+                }
             }
         }
     }

@@ -16,6 +16,7 @@
 #else
 #include "tinymim/backend/cpu/activation.hpp"
 #include "tinymim/backend/cpu/attention.hpp"
+#include "tinymim/backend/cpu/attention_half.hpp"
 #include "tinymim/backend/cpu/branch.hpp"
 #include "tinymim/backend/cpu/gemm.hpp"
 #include "tinymim/backend/cpu/losses.hpp"

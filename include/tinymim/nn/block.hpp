@@ -10,6 +10,7 @@
 #include "tinymim/core/random.hpp"
 #include "tinymim/nn/linear.hpp"
 #include "tinymim/ops/attention.hpp"
+#include "tinymim/ops/attention_residual.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
@@ -104,15 +105,14 @@ struct block {
     // normalised rows, qkv, the attention output, the MLP's pre-activation); the attention probabilities
     // and the GELU output are recomputed, the branch outputs never stored, and the layer norms' outputs
     // go straight into the qkv and fc1 products with their biases (ops/norm_linear.hpp). With nothing to
-    // differentiate (a frozen teacher), the MLP runs in cache-sized row blocks (ops/mlp.hpp).
+    // differentiate (a frozen teacher), both halves run in cache-sized blocks (ops/attention_residual.hpp,
+    // ops/mlp.hpp).
     template <class S>
     [[nodiscard]] var<T, S, B> forward_fused(tape<B>& t, const var<T, S, B>& x, const block_run& run, std::size_t h) {
         const T scale = T(1) / std::sqrt(T(D / h));
-        auto qkv = ops::layer_norm_linear(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
-                                          attn.qkv.bias.on(t));
-        auto a = ops::attention_qkv_out(qkv, h, scale);
-        auto r1 = ops::residual_linear(a, attn.proj.weight.on(t), attn.proj.bias.on(t), x,
-                                       {run.drop_path, run.rng.fork(1), run.training});
+        auto r1 = ops::attention_residual(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
+                                          attn.qkv.bias.on(t), attn.proj.weight.on(t), attn.proj.bias.on(t), h, scale,
+                                          {run.drop_path, run.rng.fork(1), run.training});
         return ops::mlp_residual(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t), mlp.fc1.bias.on(t),
                                  mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), {run.drop_path, run.rng.fork(2), run.training});
     }

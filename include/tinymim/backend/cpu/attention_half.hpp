@@ -1,0 +1,90 @@
+// CPU kernel: a pre-norm block's attention half with nothing to differentiate (a frozen teacher,
+// evaluation), y = x + proj(attention(qkv(LN(x)))), in blocks of whole samples that stay in the core's
+// L2 cache.
+//
+// Run as three ops (layer_norm_linear, attention_qkv_out, residual_linear), the normalised rows, the
+// fused qkv projection (three times the width: 29 MB for fm-small's 12 800 tokens) and the attention's
+// output each go to memory and are read back. Here each thread takes a few samples at a time (attention
+// mixes a sample's tokens, so blocks hold whole samples), normalises them next to a column of ones,
+// multiplies by [Wqkv | bqkv], runs every head's attention on them with the fixed-shape kernels, then the
+// projection, bias and residual, and writes only y. The weights must fit in the L2 with a block.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "tinymim/backend/cpu/activation.hpp"  // layer_norm_forward_ld, softmax_row
+#include "tinymim/backend/cpu/branch.hpp"      // l2_bytes, finish_rows, branch_plan
+#include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/cpu/gemm.hpp"
+
+namespace tinymim::backends {
+
+namespace cpu_detail {
+// Blocks of `block` samples, `blocks` of them (a multiple of the thread count); blocks == 0 where this
+// does not fit or pay: the weights and one block's buffers over the L2, or fewer than two blocks per thread.
+inline branch_plan plan_attention_half(std::size_t batch, std::size_t n, std::size_t dim, std::size_t elem) {
+    branch_plan p;
+    p.threads = std::size_t(gemm_threads());
+    if (batch == 0 || n == 0 || dim == 0) return p;
+    constexpr std::size_t target_rows = 256;  // as the MLP's blocks (backend/cpu/mlp.hpp)
+    const std::size_t samples = std::max<std::size_t>(1, target_rows / n), rows = samples * n;
+    const std::size_t weights = (3 * dim * (dim + 1) + dim * dim) * elem;
+    const std::size_t buffers = (rows * (dim + 1) + rows * 3 * dim + rows * dim + n * n) * elem;
+    if (weights + buffers > l2_bytes() || batch < 2 * p.threads * samples) return p;
+    const std::size_t per_thread = (batch + p.threads * samples - 1) / (p.threads * samples);
+    p.blocks = p.threads * per_thread;
+    p.block = (batch + p.blocks - 1) / p.blocks;
+    return p;
+}
+}  // namespace cpu_detail
+
+// Whether attention_half_forward_blocked takes a batch of this size (the same answer for the same
+// arguments and thread count).
+[[nodiscard]] inline bool attention_half_blocked(cpu, std::size_t batch, std::size_t n, std::size_t dim, std::size_t elem_size) {
+    return cpu_detail::plan_attention_half(batch, n, dim, elem_size).blocks != 0;
+}
+
+// x, y: [batch, n, dim] (y must not alias x); gamma, beta: [dim]; wqkv_b: [3 dim, dim + 1], each row
+// Wqkv's followed by bqkv's value; wproj: [dim, dim]; bproj: [dim]; h heads of dim / h, scores scaled by
+// `scale`. Returns false, having done nothing, where attention_half_blocked is false.
+template <class T>
+[[nodiscard]] bool attention_half_forward_blocked(cpu, std::size_t batch, std::size_t n, std::size_t dim, std::size_t h, T scale,
+                                                  T eps, const T* x, const T* gamma, const T* beta, const T* wqkv_b,
+                                                  const T* wproj, const T* bproj, T* y) {
+    using namespace cpu_detail;
+    const branch_plan plan = plan_attention_half(batch, n, dim, sizeof(T));
+    if (plan.blocks == 0 || h == 0 || dim % h != 0) return false;
+    const std::size_t threads = plan.threads, blocks = plan.blocks, block = plan.block, ld = dim + 1, d = dim / h;
+    const std::size_t rows = block * n;
+    const small_gemm<T> qk(false, true, n, n, d, scale, 3 * dim, 3 * dim, T(0), n);
+    const small_gemm<T> pv(false, false, n, d, n, T(1), n, 3 * dim, T(0), dim);
+#pragma omp parallel num_threads(int(threads))
+    {
+        T* a = thread_buffer<T, scratch::mlp_norm>(rows * ld + 2 * rows);  // [LN(x) | 1], mean, 1/std; then proj's output
+        T* qkv = thread_buffer<T, scratch::branch_act>(rows * 3 * dim);
+        T* o = thread_buffer<T, scratch::branch_out>(rows * dim);
+        T* p = thread_buffer<T, scratch::attention_probs>(n * n);
+#pragma omp for schedule(static)
+        for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(blocks); ++i) {
+            const std::size_t s0 = std::min(batch, std::size_t(i) * block), s1 = std::min(batch, s0 + block);
+            if (s0 == s1) continue;
+            const std::size_t m = (s1 - s0) * n;
+            layer_norm_forward_ld(cpu{}, m, dim, eps, x + s0 * n * dim, gamma, beta, a, ld, a + rows * ld, a + rows * ld + rows,
+                                  true);
+            gemm_one(false, true, m, 3 * dim, ld, T(1), a, ld, wqkv_b, ld, T(0), qkv, 3 * dim);
+            for (std::size_t s = 0; s < s1 - s0; ++s)
+                for (std::size_t hh = 0; hh < h; ++hh) {
+                    const T* q = qkv + s * n * 3 * dim + hh * d;
+                    qk(q, q + dim, p);
+                    for (std::size_t r = 0; r < n; ++r) softmax_row(n, T(1), p + r * n, p + r * n);
+                    pv(p, q + 2 * dim, o + s * n * dim + hh * d);
+                }
+            gemm_one(false, true, m, dim, dim, T(1), o, dim, wproj, dim, T(0), a, dim);
+            finish_rows(s0 * n, s1 * n, dim, a, bproj, x, static_cast<const T*>(nullptr), 1, y);
+        }
+    }
+    return true;
+}
+
+}  // namespace tinymim::backends
