@@ -35,6 +35,18 @@ void weight_with_bias(const T* w, const T* b, std::size_t out, std::size_t in, T
         wb[o * (in + 1) + in] = b[o];
     }
 }
+// The reverse: wb [out, in + 1] into dw [out, in] and db [out], written (fresh) or added.
+template <class T>
+void add_weight_bias(const T* wb, std::size_t out, std::size_t in, T* dw, bool fresh_w, T* db, bool fresh_b) {
+    for (std::size_t o = 0; o < out; ++o) {
+        const T* r = wb + o * (in + 1);
+        T* d = dw + o * in;
+        if (fresh_w) std::copy(r, r + in, d);
+        else
+            for (std::size_t j = 0; j < in; ++j) d[j] += r[j];
+        db[o] = fresh_b ? r[in] : db[o] + r[in];
+    }
+}
 }  // namespace detail
 
 // x: [..., in]; gamma, beta: [in]; W: [out, in]; b: [out] -> [..., out].
@@ -100,12 +112,24 @@ template <element T, class S, class SG, class SW, class SB, backend B>
                 using namespace backends;
                 const T* gy = sy->grad();
                 bool fresh = false;
-                if (sw->requires_grad) {  // dW (+)= gyᵀ · LN(x)
+                if (ones && sw->requires_grad && sb->requires_grad) {
+                    // [dW | db] = gyᵀ · [LN(x) | 1]: the bias's gradient is the product's last column, not a pass
+                    // of its own over gy.
+                    temp_t dwb(t, out * ld);
+                    gemm(B{}, true, false, out, ld, rows, T(1), gy, out, static_cast<const T*>(xa), ld, T(0), dwb.get(), ld);
+                    bool fresh_b = false;
                     T* dw = t.grad_for_write(sw, fresh);
-                    gemm(B{}, true, false, out, in, rows, T(1), gy, out, static_cast<const T*>(xa), ld, fresh ? T(0) : T(1), dw,
-                         in);
+                    T* db = t.grad_for_write(sb, fresh_b);
+                    detail::add_weight_bias(static_cast<const T*>(dwb.get()), out, in, dw, fresh, db, fresh_b);
+                } else {
+                    if (sw->requires_grad) {  // dW (+)= gyᵀ · LN(x)
+                        T* dw = t.grad_for_write(sw, fresh);
+                        gemm(B{}, true, false, out, in, rows, T(1), gy, out, static_cast<const T*>(xa), ld, fresh ? T(0) : T(1),
+                             dw, in);
+                    }
+                    if (sb->requires_grad)
+                        reduce_rows_acc(B{}, rows * out, out, T(1), gy, static_cast<const T*>(nullptr), t.grad(sb));
                 }
-                if (sb->requires_grad) reduce_rows_acc(B{}, rows * out, out, T(1), gy, static_cast<const T*>(nullptr), t.grad(sb));
                 if (!sx->requires_grad && !sg->requires_grad && !sbeta->requires_grad) return;
                 temp_t dn(t, rows * in);  // the layer norm's output gradient, gy · W
                 gemm(B{}, false, false, rows, in, out, T(1), gy, out, static_cast<const T*>(sw->value), in, T(0), dn.get(), in);
