@@ -150,14 +150,17 @@ template <class T>
             if (lo == hi) continue;
             const std::size_t m = hi - lo;
             const T* xb = x + lo * in;
-            if (dw != nullptr) {  // partial dW (+)= gb_blockᵀ · GELU(x_block)
+            if (dx != nullptr)  // da = gb_block · W
+                gemm_one(false, false, m, in, out, T(1), gb + lo * out, out, w, in, T(0), da, in);
+            if (dx != nullptr && dw != nullptr)  // GELU(x_block), and dx_block (+)= GELU'(x_block) ⊙ da: one erf
+                gelu_values_and_grads(m * in, xb, static_cast<const T*>(da), act, dx + lo * in, add_dx);
+            else if (dx != nullptr)
+                gelu_grad_values(m * in, xb, static_cast<const T*>(da), dx + lo * in, add_dx);
+            else
                 gelu_values(m * in, xb, act);
+            if (dw != nullptr) {  // partial dW (+)= gb_blockᵀ · GELU(x_block)
                 gemm_one(true, false, out, in, m, T(1), gb + lo * out, out, act, in, first ? T(0) : T(1), partials + t * wn, in);
                 first = false;
-            }
-            if (dx != nullptr) {  // dx_block (+)= GELU'(x_block) ⊙ (gb_block · W)
-                gemm_one(false, false, m, in, out, T(1), gb + lo * out, out, w, in, T(0), da, in);
-                gelu_grad_values(m * in, xb, static_cast<const T*>(da), dx + lo * in, add_dx);
             }
         }
         if (dw != nullptr) {
