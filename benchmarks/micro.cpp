@@ -1,5 +1,6 @@
 // Google Benchmark micro-benchmarks: the GEMM shapes of the ViT configurations, layer norm, softmax,
-// attention (on split heads, and fused on a qkv projection), GELU and the relation-KL loss, each forward + backward where it has one.
+// attention (on split heads, and fused on a qkv projection), GELU and the relation-KL loss, each forward + backward where it has one;
+// the fused relation term and a frozen block's attention half beside the ops they replace.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -101,6 +102,59 @@ void relation_kl(benchmark::State& st) {
     }
 }
 BENCHMARK(relation_kl)->Unit(benchmark::kMillisecond);
+
+// The whole relation term of fm-small -> fm-tiny, forward + backward, from the head tensors (teacher
+// [256, 6, 50, 32], student [256, 6, 50, 16]: q kᵀ): ops::relation_kl, which the distiller runs, and the
+// composed matmul + softmax + kl_divergence it replaced.
+void relation_term(benchmark::State& st) {
+    using S = shape<dyn, dyn, dyn, dyn>;
+    auto ta = randn<S>({256, 6, 50, 32}, 11), tb = randn<S>({256, 6, 50, 32}, 12);
+    auto sa = randn<S>({256, 6, 50, 16}, 13), sb = randn<S>({256, 6, 50, 16}, 14);
+    const bool fused = st.range(0) != 0;
+    const float ts = 1.0f / std::sqrt(32.0f), ss = 0.25f;
+    tape<cpu> t;
+    for (auto _ : st) {
+        t.reset();
+        auto a = leaf(t, sa), b = leaf(t, sb);
+        auto at = input(t, ta), bt = input(t, tb);
+        auto l = fused ? ops::relation_kl(a, b, ss, at, bt, ts)
+                       : ops::kl_divergence(ops::softmax(ops::matmul<false, true>(at, bt, ts)), ops::matmul<false, true>(a, b, ss));
+        l.backward();
+    }
+    st.SetLabel(fused ? "relation_kl" : "composed");
+}
+BENCHMARK(relation_term)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
+
+// A frozen fm-small block's attention half (x [256, 50, 192], 6 heads): ops::attention_residual (in
+// sample blocks in cache) and the three ops it stands for.
+void teacher_attention_half(benchmark::State& st) {
+    constexpr std::size_t D = 192;
+    auto x = randn<shape<dyn, 50, D>>({256, 50, D}, 15);
+    auto g = randn<shape<D>>({D}, 16), be = randn<shape<D>>({D}, 17), bp = randn<shape<D>>({D}, 19);
+    auto bq = randn<shape<3 * D>>({3 * D}, 18);
+    auto wq = randn<shape<3 * D, D>>({3 * D, D}, 20);
+    auto wp = randn<shape<D, D>>({D, D}, 21);
+    for (std::size_t i = 0; i < wq.size(); ++i) wq[i] *= 0.07f;
+    for (std::size_t i = 0; i < wp.size(); ++i) wp[i] *= 0.07f;
+    const bool fused = st.range(0) != 0;
+    const float scale = 1.0f / std::sqrt(32.0f);
+    tape<cpu> t;
+    no_grad ng;
+    for (auto _ : st) {
+        t.reset();
+        auto xv = input(t, x);
+        auto gv = input(t, g), bev = input(t, be), bpv = input(t, bp);
+        auto wqv = input(t, wq);
+        auto bqv = input(t, bq);
+        auto wpv = input(t, wp);
+        auto y = fused ? ops::attention_residual(xv, gv, bev, 1e-6f, wqv, bqv, wpv, bpv, 6, scale)
+                       : ops::residual_linear(ops::attention_qkv_out(ops::layer_norm_linear(xv, gv, bev, 1e-6f, wqv, bqv), 6, scale),
+                                              wpv, bpv, xv);
+        benchmark::DoNotOptimize(y.data());
+    }
+    st.SetLabel(fused ? "attention_residual" : "three ops");
+}
+BENCHMARK(teacher_attention_half)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 }  // namespace
 
 BENCHMARK_MAIN();
