@@ -234,18 +234,18 @@ private:
                         return target.operands(tt);
                     }();
                     out.terms[I] = std::get<I>(losses_).relation(target.operands(st), teacher_ops);
-                    return;
-                }
-                auto teacher_repr = [&] {
-                    no_grad ng;
-                    return target.teacher(tt);
-                }();
-                auto s = target.student(st);
-                if constexpr (needs_projection<term_t>) {
-                    auto ps = std::get<I>(projections_)(t, s);
-                    out.terms[I] = std::get<I>(losses_)(ps, teacher_repr);
-                } else {
-                    out.terms[I] = std::get<I>(losses_)(s, teacher_repr);
+                } else {  // (not instantiated for a whole relation: no dead relation tensors compiled)
+                    auto teacher_repr = [&] {
+                        no_grad ng;
+                        return target.teacher(tt);
+                    }();
+                    auto s = target.student(st);
+                    if constexpr (needs_projection<term_t>) {
+                        auto ps = std::get<I>(projections_)(t, s);
+                        out.terms[I] = std::get<I>(losses_)(ps, teacher_repr);
+                    } else {
+                        out.terms[I] = std::get<I>(losses_)(s, teacher_repr);
+                    }
                 }
             }(),
             ...);

@@ -13,7 +13,8 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "tinymim/backend/cpu/activation.hpp"  // layer_norm_forward_ld, softmax_row
+#include "tinymim/backend/cpu/activation.hpp"  // layer_norm_forward_ld
+#include "tinymim/backend/cpu/attention.hpp"   // probabilities: a head's softmax(scale · q kᵀ)
 #include "tinymim/backend/cpu/branch.hpp"      // l2_bytes, finish_rows, branch_plan
 #include "tinymim/backend/cpu/cpu.hpp"
 #include "tinymim/backend/cpu/gemm.hpp"
@@ -76,8 +77,7 @@ template <class T>
             for (std::size_t s = 0; s < s1 - s0; ++s)
                 for (std::size_t hh = 0; hh < h; ++hh) {
                     const T* q = qkv + s * n * 3 * dim + hh * d;
-                    qk(q, q + dim, p);
-                    for (std::size_t r = 0; r < n; ++r) softmax_row(n, T(1), p + r * n, p + r * n);
+                    cpu_attention_detail::probabilities(n, qk, q, q + dim, p);
                     pv(p, q + 2 * dim, o + s * n * dim + hh * d);
                 }
             gemm_one(false, true, m, dim, dim, T(1), o, dim, wproj, dim, T(0), a, dim);
