@@ -215,21 +215,29 @@ BOOST_AUTO_TEST_CASE(layer_norm_linear_equals_the_separate_ops) {
 }
 
 // mlp_residual equals layer_norm_linear + residual_gelu_linear: with nothing to differentiate at a size
-// the CPU runs in row blocks (1 and 2 threads), and with gradients (the two ops themselves).
-BOOST_AUTO_TEST_CASE(mlp_residual_equals_the_two_ops) {
-    constexpr std::size_t D = 24, H = 96;
+// the CPU runs in row blocks (1 and 2 threads), and with gradients (the two ops themselves). Both CPU
+// kernels are also run directly, whichever the op picks in this build: the blocks on [W1 | b1]
+// (mlp_forward_blocked, where the weights fit in the L2) and on packed, streamed weights
+// (mlp_forward_streamed: oneMKL's packed panels where the build has them, plain products elsewhere).
+// D = 192, H = 768 in double: weights of 2.4 MB, over a 2 MiB L2.
+template <std::size_t D, std::size_t H>
+void mlp_residual_against_the_two_ops() {
     const auto x = randn<shape<dyn, 50, D>>(41, 12, 50, D);  // 600 rows: two blocks or more per thread
     const auto g = randn<shape<D>>(42);
     const auto be = randn<shape<D>>(43);
-    const auto w1 = randn<shape<H, D>>(44);
+    auto w1 = randn<shape<H, D>>(44);
     const auto b1 = randn<shape<H>>(45);
-    const auto w2 = randn<shape<D, H>>(46);
+    auto w2 = randn<shape<D, H>>(46);
+    for (std::size_t i = 0; i < w1.size(); ++i) w1[i] /= std::sqrt(double(D));  // as initialised layers' scale
+    for (std::size_t i = 0; i < w2.size(); ++i) w2[i] /= std::sqrt(double(H));
     const auto b2 = randn<shape<D>>(47);
     const auto weights = randn<shape<dyn, 50, D>>(48, 12, 50, D);
+    std::vector<double> w1b(H * (D + 1));
+    ops::detail::weight_with_bias(w1.data(), b1.data(), H, D, w1b.data());
     const int threads_before = num_threads();
     for (const int threads : {1, 2}) {
         set_num_threads(threads);
-        BOOST_TEST(backends::mlp_blocked(cpu{}, 600, D, H, sizeof(double)));  // the blocked path is the one tested
+        BOOST_TEST(backends::mlp_streamed(cpu{}, 600, D, H, sizeof(double)) == backends::cpu_packs_weights);
         for (const bool grads : {false, true}) {
             auto run = [&](bool fused) {
                 tape<cpu> t;
@@ -251,12 +259,30 @@ BOOST_AUTO_TEST_CASE(mlp_residual_equals_the_two_ops) {
                 }
                 return all;
             };
-            BOOST_TEST_CONTEXT("threads " << threads << ", gradients " << grads) {
-                BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-12);
+            BOOST_TEST_CONTEXT("D " << D << ", threads " << threads << ", gradients " << grads) {
+                const auto want = run(false);
+                BOOST_TEST(max_abs_diff(run(true), want) < 1e-12);
+                if (grads) continue;
+                std::vector<double> got(want.size(), -1.0);
+                const bool blocked = backends::mlp_forward_blocked(cpu{}, 600, D, H, 1e-6, x.data(), g.data(), be.data(),
+                                                                   static_cast<const double*>(w1b.data()), w2.data(),
+                                                                   b2.data(), got.data());
+                BOOST_TEST(blocked == backends::mlp_blocked(cpu{}, 600, D, H, sizeof(double)));
+                if (blocked) BOOST_TEST(max_abs_diff(got, want) < 1e-12);
+                std::fill(got.begin(), got.end(), -1.0);
+                BOOST_TEST(backends::mlp_forward_streamed(cpu{}, 600, D, H, 1e-6, x.data(), g.data(), be.data(), w1.data(),
+                                                          b1.data(), w2.data(), b2.data(), got.data()));
+                BOOST_TEST(max_abs_diff(got, want) < 1e-12);
             }
         }
     }
     set_num_threads(threads_before);
+}
+
+BOOST_AUTO_TEST_CASE(mlp_residual_equals_the_two_ops) {
+    mlp_residual_against_the_two_ops<24, 96>();
+    BOOST_TEST(backends::mlp_blocked(cpu{}, 600, 24, 96, sizeof(double)));  // the small one fits: both kernels ran
+    mlp_residual_against_the_two_ops<192, 768>();
 }
 
 // The attention half on enough samples for the CPU's sample blocks (backend/cpu/attention_half.hpp): 24
@@ -305,11 +331,14 @@ BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
         }
         return all;
     };
+    std::vector<double> wqb(3 * D * (D + 1));
+    ops::detail::weight_with_bias(wq.data(), bq.data(), 3 * D, D, wqb.data());
     const int threads_before = num_threads();
     for (const int threads : {1, 2}) {
         set_num_threads(threads);
-        BOOST_TEST(backends::attention_half_blocked(cpu{}, batch, n, D, sizeof(double)));  // the blocked path is the one tested
+        BOOST_TEST(backends::attention_half_blocked(cpu{}, batch, n, D, sizeof(double)));  // a blocked path is the one tested
         BOOST_TEST(backends::attention_half_blocked(cpu{}, batch, n, D, sizeof(float)));
+        BOOST_TEST(backends::attention_half_streamed(cpu{}, batch, n, D, sizeof(double)) == backends::cpu_packs_weights);
         for (const bool grads : {false, true}) {
             BOOST_TEST_CONTEXT("threads " << threads << ", gradients " << grads) {
                 const auto want = run(false, grads, 0.0);
@@ -318,6 +347,18 @@ BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
                     double largest = 0;
                     for (double v : want) largest = std::max(largest, std::abs(v));
                     BOOST_TEST(max_abs_diff(run(true, false, 0.0f), want) < 2e-6 * largest);
+                    // Both kernels directly, whichever the op picks in this build: on [Wqkv | bqkv] and on
+                    // packed, streamed weights.
+                    std::vector<double> got(want.size(), -1.0);
+                    BOOST_TEST(backends::attention_half_forward_blocked(cpu{}, batch, n, D, heads, scale, 1e-6, x.data(), g.data(),
+                                                                        be.data(), static_cast<const double*>(wqb.data()),
+                                                                        wp.data(), bp.data(), got.data()));
+                    BOOST_TEST(max_abs_diff(got, want) < 1e-12);
+                    std::fill(got.begin(), got.end(), -1.0);
+                    BOOST_TEST(backends::attention_half_forward_streamed(cpu{}, batch, n, D, heads, scale, 1e-6, x.data(), g.data(),
+                                                                         be.data(), wq.data(), bq.data(), wp.data(), bp.data(),
+                                                                         got.data()));
+                    BOOST_TEST(max_abs_diff(got, want) < 1e-12);
                 }
             }
         }

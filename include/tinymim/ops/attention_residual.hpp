@@ -5,7 +5,8 @@
 // the backward needs is kept). With nothing to differentiate — a frozen teacher's blocks, evaluation —
 // and on the CPU, where the weights fit in the L2 with a block of samples, the whole half runs in blocks
 // of whole samples that stay in cache (backend/cpu/attention_half.hpp): the normalised rows, the qkv
-// projection and the attention's output never go to memory.
+// projection and the attention's output never go to memory. With oneMKL the blocks multiply weights
+// packed once per call and streamed from the L3, which need not fit in the L2 (vit-small's do not).
 #pragma once
 
 #include <cstddef>
@@ -40,6 +41,14 @@ template <element T, class S, class SG, class SQ, class SQB, class SP, class SPB
                            bqkv.requires_grad() || wproj.requires_grad() || bproj.requires_grad();
         const bool drops = dp.training && dp.p > 0;
         using namespace backends;  // kernels found through B{} (attention_half_forward_blocked is CPU-only: not in nvcc TUs)
+        if (!needs && !drops && attention_half_streamed(B{}, batch, n, dim, sizeof(T))) {  // with oneMKL: packed weights
+            auto y = make_output<T>(x.get_tape(), extents<S>(x.shape().all()), false);
+            const bool done = attention_half_forward_streamed(B{}, batch, n, dim, heads, scale, eps, x.data(), gamma.data(),
+                                                              beta.data(), wqkv.data(), bqkv.data(), wproj.data(),
+                                                              bproj.data(), y.data());
+            TINYMIM_CHECK(done, "attention_residual: the CPU's sample blocks were planned but not run");
+            return y;
+        }
         if (!needs && !drops && attention_half_blocked(B{}, batch, n, dim, sizeof(T))) {
             auto& tp = x.get_tape();
             auto y = make_output<T>(tp, extents<S>(x.shape().all()), false);

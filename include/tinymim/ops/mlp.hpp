@@ -3,7 +3,9 @@
 // With something to differentiate it is layer_norm_linear and residual_gelu_linear (what the backward
 // needs is kept). With nothing to differentiate — a frozen teacher's blocks, evaluation — and on the CPU,
 // where the weights fit in the L2 together, the whole MLP runs in row blocks that stay in cache
-// (backend/cpu/mlp.hpp): the hidden activations, four times the width, never go to memory.
+// (backend/cpu/mlp.hpp): the hidden activations, four times the width, never go to memory. With oneMKL
+// the blocks multiply weights packed once per call and streamed from the L3, which need not fit in the L2
+// (vit-small's do not) and were faster where they do (fm-small's forward +3 %, docs/performance.md).
 #pragma once
 
 #include <cstddef>
@@ -35,8 +37,15 @@ template <element T, class S, class SG, class SW1, class SB1, class SW2, class S
         const bool needs = x.requires_grad() || gamma.requires_grad() || beta.requires_grad() || w1.requires_grad() ||
                            b1.requires_grad() || w2.requires_grad() || b2.requires_grad();
         const bool drops = dp.training && dp.p > 0;
-        // dim <= 256: layer_norm_linear's bound for the column of ones (the product with [W1 | b1]).
         using namespace backends;  // kernels found through B{} (mlp_forward_blocked is CPU-only: not in nvcc TUs)
+        if (!needs && !drops && mlp_streamed(B{}, rows, dim, hidden, sizeof(T))) {  // with oneMKL: packed weights
+            auto y = make_output<T>(x.get_tape(), extents<S>(x.shape().all()), false);
+            const bool done = mlp_forward_streamed(B{}, rows, dim, hidden, eps, x.data(), gamma.data(), beta.data(), w1.data(),
+                                                   b1.data(), w2.data(), b2.data(), y.data());
+            TINYMIM_CHECK(done, "mlp_residual: the CPU's row blocks were planned but not run");
+            return y;
+        }
+        // dim <= 256: layer_norm_linear's bound for the column of ones (the product with [W1 | b1]).
         if (!needs && !drops && dim <= 256 && mlp_blocked(B{}, rows, dim, hidden, sizeof(T))) {
             auto& tp = x.get_tape();
             auto y = make_output<T>(tp, extents<S>(x.shape().all()), false);

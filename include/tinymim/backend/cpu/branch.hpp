@@ -58,6 +58,15 @@ inline branch_plan plan_branch(std::size_t rows, std::size_t in, std::size_t out
     return p;
 }
 
+// z[r, :] += b for m rows of `width` (a bias on a block in cache).
+template <class T>
+void add_to_rows(std::size_t m, std::size_t width, const T* b, T* z) {
+    for (std::size_t r = 0; r < m; ++r) {
+        T* row = z + r * width;
+        for (std::size_t j = 0; j < width; ++j) row[j] += b[j];
+    }
+}
+
 // y[r, :] = s_r · (z[r - lo, :] + b) + residual[r, :] for rows [lo, hi) (s_r = 1 without scales).
 template <class T>
 void finish_rows(std::size_t lo, std::size_t hi, std::size_t out, const T* z, const T* b, const T* residual,

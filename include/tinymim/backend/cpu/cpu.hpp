@@ -41,7 +41,8 @@ struct cpu {
 namespace cpu_detail {
 // What a per-thread buffer is for: buffers of different purposes can be live at once on one thread.
 enum class scratch : int {
-    gemm_partials, attention_probs, attention_grad, branch_act, branch_out, branch_grad, mlp_norm, row_sums, relation_loss
+    gemm_partials, attention_probs, attention_grad, branch_act, branch_out, branch_grad, mlp_norm, row_sums, relation_loss,
+    packed_first, packed_second  // packed_weight's panels: a block's first and second weight
 };
 
 // A buffer of at least `count` values for the calling thread and purpose, kept between calls (grown,
