@@ -40,8 +40,8 @@ void reference(const case_t& c, float alpha, const std::vector<float>& a, std::s
 // Runs the GEMM of case `c` on padded operands filled deterministically and checks the product against the
 // reference and the padding for being untouched; returns the worst relative error. nan_c: C starts as NaN
 // (with beta 0 it must not be read). Through gemm, or backends::small_gemm (oneMKL's JIT kernel for the
-// shape, where the build has oneMKL), or backends::packed_weight (oneMKL's packed panels; for A · Wᵀ with
-// alpha 1 and W's rows unpadded, as the linear layers keep their weights).
+// shape, where the build has oneMKL), or backends::packed_weight (oneMKL's packed panels; for A · Wᵀ or
+// A · W with alpha 1 and W's rows unpadded, as the linear layers keep their weights).
 enum class through { gemm, fixed, packed };
 double check_product(const case_t& c, float alpha, bool nan_c, through via = through::gemm) {
     const std::size_t ar = c.ta ? c.k : c.m, ac = c.ta ? c.m : c.k;
@@ -58,7 +58,7 @@ double check_product(const case_t& c, float alpha, bool nan_c, through via = thr
     if (via == through::fixed)
         backends::small_gemm<float>(c.ta, c.tb, c.m, c.n, c.k, alpha, lda, ldb, c.beta, ldc)(a.data(), b.data(), got.data());
     else if (via == through::packed)  // (packed for more rows than this product has: blocks end short)
-        backends::packed_weight<float, backends::cpu_detail::scratch::packed_first>(b.data(), c.n, c.k, c.m + 7)(
+        backends::packed_weight<float, backends::cpu_detail::scratch::packed_first>(b.data(), c.n, c.k, c.m + 7, c.tb)(
             c.m, a.data(), lda, c.beta, got.data(), ldc);
     else
         backends::gemm(cpu{}, c.ta, c.tb, c.m, c.n, c.k, alpha, a.data(), lda, b.data(), ldb, c.beta, got.data(), ldc);
@@ -165,19 +165,20 @@ BOOST_AUTO_TEST_CASE(a_fixed_shape_kernel_runs_on_many_threads) {
     BOOST_TEST(worst < 1e-4);
 }
 
-// Packed weights (backends::packed_weight) on A · Wᵀ: beta 0 (a NaN C is not read) and 1, odd shapes and
-// vit-small's qkv product, each packed twice (the second time into the buffer the first left).
+// Packed weights (backends::packed_weight) on A · Wᵀ and A · W: beta 0 (a NaN C is not read) and 1, odd
+// shapes and vit-small's qkv product, each packed twice (the second time into the buffer the first left).
 BOOST_AUTO_TEST_CASE(packed_weights_match_the_reference) {
-    for (int round = 0; round < 2; ++round) {
-        for (float beta : {0.0f, 1.0f}) {
-            const double worst = check_product({false, true, 197, 1152, 384, beta}, 1.0f, beta == 0.0f, through::packed);
-            BOOST_TEST(worst < 1e-4, "beta " << beta << ": worst " << worst);
+    for (int round = 0; round < 2; ++round)
+        for (bool tw : {true, false}) {
+            for (float beta : {0.0f, 1.0f}) {
+                const double worst = check_product({false, tw, 197, 1152, 384, beta}, 1.0f, beta == 0.0f, through::packed);
+                BOOST_TEST(worst < 1e-4, "transposed " << tw << ", beta " << beta << ": worst " << worst);
+            }
+            for (std::size_t m = 1; m <= 40; m += 3) {
+                const double worst = check_product({false, tw, m, 5 + m % 7, 2 + m % 13, 0.0f}, 1.0f, false, through::packed);
+                BOOST_TEST(worst < 1e-4, "transposed " << tw << ", m " << m << ": worst " << worst);
+            }
         }
-        for (std::size_t m = 1; m <= 40; m += 3) {
-            const double worst = check_product({false, true, m, 5 + m % 7, 2 + m % 13, 0.0f}, 1.0f, false, through::packed);
-            BOOST_TEST(worst < 1e-4, "m " << m << ": worst " << worst);
-        }
-    }
 }
 
 // One packed weight used from every thread at once, on blocks of different heights, each thread writing

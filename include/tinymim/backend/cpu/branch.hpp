@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "tinymim/backend/cpu/activation.hpp"  // gelu_values, gelu_grad_values
@@ -105,6 +106,7 @@ template <class T>
     const branch_plan plan = plan_branch(rows, in, out, sizeof(T));
     if (plan.blocks == 0) return false;
     const std::size_t threads = plan.threads, blocks = plan.blocks, block = plan.block;
+    const packed_weight<T, scratch::packed_first> product(w, out, in, block);  // W packed once, not per block
 #pragma omp parallel num_threads(int(threads))
     {
         T* act = gelu ? thread_buffer<T, scratch::branch_act>(block * in) : nullptr;
@@ -118,7 +120,7 @@ template <class T>
                 gelu_values((hi - lo) * in, a, act);
                 a = act;
             }
-            gemm_one(false, true, hi - lo, out, in, T(1), a, in, w, in, T(0), z, out);
+            product(hi - lo, a, in, T(0), z, out);
             finish_rows(lo, hi, out, z, b, residual, scales, rows_per_sample, y);
         }
     }
@@ -143,6 +145,8 @@ template <class T>
     if (dx == nullptr && dw == nullptr) return true;
     const std::size_t threads = plan.threads, blocks = plan.blocks, block = plan.block, wn = out * in;
     T* partials = dw != nullptr ? thread_buffer<T, scratch::gemm_partials>(threads * wn) : nullptr;  // thread t's dW at t * wn
+    std::optional<packed_weight<T, scratch::packed_first>> times_w;  // da = gb_block · W: W packed once, not per block
+    if (dx != nullptr) times_w.emplace(w, in, out, block, false);
 #pragma omp parallel num_threads(int(threads))
     {
 #if defined(_OPENMP)
@@ -159,8 +163,7 @@ template <class T>
             if (lo == hi) continue;
             const std::size_t m = hi - lo;
             const T* xb = x + lo * in;
-            if (dx != nullptr)  // da = gb_block · W
-                gemm_one(false, false, m, in, out, T(1), gb + lo * out, out, w, in, T(0), da, in);
+            if (dx != nullptr) (*times_w)(m, gb + lo * out, out, T(0), da, in);  // da = gb_block · W
             if (dx != nullptr && dw != nullptr)  // GELU(x_block), and dx_block (+)= GELU'(x_block) ⊙ da: one erf
                 gelu_values_and_grads(m * in, xb, static_cast<const T*>(da), act, dx + lo * in, add_dx);
             else if (dx != nullptr)
