@@ -5,9 +5,11 @@
 // times the block's width, 39 MB for fm-small at 12 800 tokens — are written to memory by the first GEMM
 // and read back by the branch. Here each thread takes blocks of rows, normalises them into a buffer,
 // runs both one-thread GEMMs and the GELU on them while they are in cache, and writes only y. The two
-// weights must fit in the L2 together. Measured alone with oneMKL on the AVX-512 host (docs/performance.md):
-// fm-small's MLP (12 800 × 192, hidden 768) 35.6 → 29.9 ms on two threads, fm-tiny's 10.7 → 8.5 ms; the
-// same arithmetic, so the same values as the two ops.
+// weights must fit in the L2 together (mlp_forward_blocked) — or, with oneMKL, be packed once and streamed
+// from the L3 (mlp_forward_streamed). Measured alone with oneMKL on the AVX-512 host (docs/performance.md):
+// fm-small's MLP (12 800 × 192, hidden 768) 35.6 → 29.9 ms on two threads, fm-tiny's 10.7 → 8.5 ms
+// (tenth session); vit-small's (6304 × 384, hidden 1536) 67.8 → 55.4 ms streamed (eleventh). The same
+// arithmetic, so the same values as the two ops.
 #pragma once
 
 #include <algorithm>
