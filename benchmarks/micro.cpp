@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <string>
 
 #include <tinymim/tinymim.hpp>
 
@@ -159,16 +160,27 @@ void teacher_attention_half(benchmark::State& st) {
 BENCHMARK_TEMPLATE(teacher_attention_half, 256, 50, 192)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(teacher_attention_half, 32, 197, 384)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 
+// A block's MLP half: its input [Batch, N, D], layer norm and weights (at initialised layers' scale).
+template <std::size_t Batch, std::size_t N, std::size_t D>
+struct mlp_half_case {
+    static constexpr std::size_t H = 4 * D;
+    tensor<float, shape<dyn, N, D>> x = randn<shape<dyn, N, D>>({Batch, N, D}, 25);
+    tensor<float, shape<D>> g = randn<shape<D>>({D}, 26), be = randn<shape<D>>({D}, 27), b2 = randn<shape<D>>({D}, 29);
+    tensor<float, shape<H>> b1 = randn<shape<H>>({H}, 28);
+    tensor<float, shape<H, D>> w1 = scaled(randn<shape<H, D>>({H, D}, 30), D);
+    tensor<float, shape<D, H>> w2 = scaled(randn<shape<D, H>>({D, H}, 31), H);
+
+    template <class S>
+    static tensor<float, S> scaled(tensor<float, S> w, std::size_t in) {
+        for (std::size_t i = 0; i < w.size(); ++i) w[i] /= std::sqrt(float(in));
+        return w;
+    }
+};
+
 template <std::size_t Batch, std::size_t N, std::size_t D>
 void teacher_mlp_half(benchmark::State& st) {
-    constexpr std::size_t H = 4 * D;
-    auto x = randn<shape<dyn, N, D>>({Batch, N, D}, 25);
-    auto g = randn<shape<D>>({D}, 26), be = randn<shape<D>>({D}, 27), b2 = randn<shape<D>>({D}, 29);
-    auto b1 = randn<shape<H>>({H}, 28);
-    auto w1 = randn<shape<H, D>>({H, D}, 30);
-    auto w2 = randn<shape<D, H>>({D, H}, 31);
-    for (std::size_t i = 0; i < w1.size(); ++i) w1[i] /= std::sqrt(float(D));
-    for (std::size_t i = 0; i < w2.size(); ++i) w2[i] /= std::sqrt(float(H));
+    const mlp_half_case<Batch, N, D> c;
+    const auto &x = c.x, &g = c.g, &be = c.be, &b1 = c.b1, &b2 = c.b2, &w1 = c.w1, &w2 = c.w2;
     const bool fused = st.range(0) != 0;
     tape<cpu> t;
     no_grad ng;
@@ -186,6 +198,73 @@ void teacher_mlp_half(benchmark::State& st) {
 }
 BENCHMARK_TEMPLATE(teacher_mlp_half, 256, 50, 192)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(teacher_mlp_half, 32, 197, 384)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
+
+// A student's drop path in the half benchmarks below (second argument): 0 none; 1 p = 0.1 as the
+// recipe's, its branches computed for the kept samples only (ops/samples.hpp); 2 the same scales with
+// every sample's branch computed (what the kept samples save: this generator keeps 29 of 32). Their
+// GFLOP/s count every sample's work, the work the op stands for.
+const counter_rng student_drop_rng(1);
+ops::drop_path_run drop_path_case(std::int64_t c) {
+    if (c == 0) return {};
+    return {0.1, student_drop_rng, true, c == 2};
+}
+std::string drop_path_label(std::int64_t c) {
+    return c == 0 ? "" : c == 1 ? ", drop path 0.1 (kept samples only)" : ", drop path 0.1 (every sample computed)";
+}
+
+// The student's MLP half (training: what the backward needs is kept), forward only (first argument 0) or
+// forward + backward (1), vit-tiny's shape at batch 32.
+template <std::size_t Batch, std::size_t N, std::size_t D>
+void student_mlp_half(benchmark::State& st) {
+    const mlp_half_case<Batch, N, D> c;
+    const auto &x = c.x, &g = c.g, &be = c.be, &b1 = c.b1, &b2 = c.b2, &w1 = c.w1, &w2 = c.w2;
+    constexpr std::size_t H = mlp_half_case<Batch, N, D>::H;
+    const bool backward = st.range(0) != 0;
+    const ops::drop_path_run dp = drop_path_case(st.range(1));
+    tape<cpu> t;
+    for (auto _ : st) {
+        t.reset();
+        auto y = ops::mlp_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, w1), leaf(t, b1), leaf(t, w2), leaf(t, b2), dp);
+        if (backward) ops::sum(y).backward();
+        benchmark::DoNotOptimize(y.data());
+    }
+    const double flops = 2.0 * 2.0 * double(Batch * N * D * H) * (backward ? 3.0 : 1.0);
+    st.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+    st.SetLabel(std::string(backward ? "forward + backward" : "forward") + drop_path_label(st.range(1)));
+}
+BENCHMARK_TEMPLATE(student_mlp_half, 32, 197, 192)->ArgsProduct({{0, 1}, {0, 1, 2}})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(teacher_mlp_half, 32, 197, 192)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
+
+// The student's attention half (training), forward only (first argument 0) or forward + backward (1),
+// vit-tiny's shape at batch 32 (3 heads of 64).
+template <std::size_t Batch, std::size_t N, std::size_t D>
+void student_attention_half(benchmark::State& st) {
+    constexpr std::size_t heads = D / 64;
+    auto x = randn<shape<dyn, N, D>>({Batch, N, D}, 15);
+    auto g = randn<shape<D>>({D}, 16), be = randn<shape<D>>({D}, 17), bp = randn<shape<D>>({D}, 19);
+    auto bq = randn<shape<3 * D>>({3 * D}, 18);
+    auto wq = randn<shape<3 * D, D>>({3 * D, D}, 20);
+    auto wp = randn<shape<D, D>>({D, D}, 21);
+    for (std::size_t i = 0; i < wq.size(); ++i) wq[i] /= std::sqrt(float(D));
+    for (std::size_t i = 0; i < wp.size(); ++i) wp[i] /= std::sqrt(float(D));
+    const bool backward = st.range(0) != 0;
+    const ops::drop_path_run dp = drop_path_case(st.range(1));
+    tape<cpu> t;
+    for (auto _ : st) {
+        t.reset();
+        auto y = ops::attention_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, wq), leaf(t, bq), leaf(t, wp),
+                                         leaf(t, bp), heads, 0.125f, dp);
+        if (backward) ops::sum(y).backward();
+        benchmark::DoNotOptimize(y.data());
+    }
+    // Forward: the qkv and proj products and q kᵀ, p v; the backward twice that, plus q kᵀ again (the
+    // probabilities are recomputed).
+    const double linear = 2.0 * double(Batch * N) * 4.0 * double(D * D), core = 4.0 * double(Batch * N * N * D);
+    const double flops = backward ? 3.0 * linear + 3.5 * core : linear + core;
+    st.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+    st.SetLabel(std::string(backward ? "forward + backward" : "forward") + drop_path_label(st.range(1)));
+}
+BENCHMARK_TEMPLATE(student_attention_half, 32, 197, 192)->ArgsProduct({{0, 1}, {0, 1, 2}})->Unit(benchmark::kMillisecond);
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -27,6 +27,7 @@
 #include "tinymim/ops/matmul.hpp"
 #include "tinymim/ops/reduce.hpp"
 #include "tinymim/ops/residual.hpp"
+#include "tinymim/ops/samples.hpp"
 #include "tinymim/ops/softmax.hpp"
 #include "tinymim/ops/tokens.hpp"
 #include "tinymim/optim/adamw.hpp"

@@ -3,6 +3,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "tinymim/core/random.hpp"
 #include "tinymim/tensor/tensor.hpp"
 #include "tinymim/testing/gradcheck.hpp"
@@ -23,6 +27,14 @@ tinymim::tensor<T, S> randn(std::uint64_t seed) {
     tinymim::counter_rng r(seed);
     for (std::size_t i = 0; i < t.size(); ++i) t[i] = T(r.normal(i));
     return t;
+}
+
+// The largest |a[i] - b[i]| of two equally long vectors.
+inline double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+    BOOST_REQUIRE(a.size() == b.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+    return worst;
 }
 
 #define TT_CHECK_GRADIENTS(...)                                                       \

@@ -20,6 +20,7 @@
 #include "tinymim/ops/residual.hpp"
 
 using namespace tinymim;
+using tt::max_abs_diff;
 using tt::randn;
 using cpu_tape = tape<cpu>;
 
@@ -27,13 +28,6 @@ namespace {
 // p = 0.5 over 4 samples with this generator drops some samples and keeps others (checked below).
 const counter_rng drop_rng(77);
 const ops::drop_path_run dropping{0.5, drop_rng, true};
-
-double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
-    BOOST_REQUIRE(a.size() == b.size());
-    double worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-    return worst;
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(gradients_fused)

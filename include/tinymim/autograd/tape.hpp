@@ -75,6 +75,15 @@ public:
         if (poison_) fill(B{}, p, n, std::numeric_limits<T>::quiet_NaN());
         return p;
     }
+    // n host values of a trivially copyable type, valid until reset(): what a backward closure needs
+    // beyond a few scalars (a closure may capture only trivially destructible values).
+    template <class U>
+    [[nodiscard]] U* host_array(std::size_t n) {
+        static_assert(std::is_trivially_copyable_v<U> && std::is_trivially_destructible_v<U>,
+                      "tape::host_array: the tape's host arena never runs destructors");
+        static_assert(alignof(U) <= 64, "tape::host_array: over-aligned type");
+        return static_cast<U*>(host_.allocate(n * sizeof(U)));
+    }
     // A buffer that lives only inside one op: a fused op's intermediate that its backward recomputes
     // (GELU output, drop-path-scaled gradient). Taken from the gradient pool, given back when the
     // holder goes out of scope, so it is not activation memory: the next op of the same size reuses it.
@@ -135,6 +144,23 @@ public:
         }
         if (overwrite && poison_) fill(B{}, s->grad(), s->size, std::numeric_limits<T>::quiet_NaN());
         return s->grad();
+    }
+
+    // Inside the backward of the node that produced `from`: hands from's gradient buffer to `to` when
+    // `to` has no gradient yet in this step — to's gradient then equals from's, as a copy would make it,
+    // without the copy (a residual connection's d residual = d out). Only for a buffer from the tape's
+    // pool and gradients not retained for inspection; false otherwise (the caller copies). The caller may
+    // still read the buffer in this backward, and must not write `to`'s gradient through another pointer.
+    template <element T>
+    [[nodiscard]] bool pass_grad(slot<T>* from, slot<T>* to) noexcept {
+        if (retain_grads_ || from == to || to->grad_raw != nullptr || to->ext_grad != nullptr || from->grad_bytes == 0 ||
+            from->size != to->size)
+            return false;
+        to->grad_raw = from->grad_raw;
+        to->grad_bytes = from->grad_bytes;
+        from->grad_raw = nullptr;
+        from->grad_bytes = 0;
+        return true;
     }
 
     // Records a backward closure for the node whose output is `out`. The closure is called with

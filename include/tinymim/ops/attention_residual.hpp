@@ -7,6 +7,7 @@
 // of whole samples that stay in cache (backend/cpu/attention_half.hpp): the normalised rows, the qkv
 // projection and the attention's output never go to memory. With oneMKL the blocks multiply weights
 // packed once per call and streamed from the L3, which need not fit in the L2 (vit-small's do not).
+// Under a drop path while training, only the samples it keeps go through the half (ops/samples.hpp).
 #pragma once
 
 #include <cstddef>
@@ -29,6 +30,11 @@ template <element T, class S, class SG, class SQ, class SQB, class SP, class SPB
                                               const drop_path_run& dp = {}) {
     static_assert(S::rank == 3, "attention_residual: the input must be tokens [batch, tokens, dim]");
     static_assert(SQ::rank == 2 && SP::rank == 2, "attention_residual: the weights must be matrices [out_features, in_features]");
+    // Under a drop path, only the samples it keeps go through the half.
+    auto kept_only = [&](const var<T, S, B>& xk, const drop_path_run& rest) {
+        return attention_residual(xk, gamma, beta, eps, wqkv, bqkv, wproj, bproj, heads, scale, rest);
+    };
+    if (auto y = on_kept_samples(x, dp, kept_only)) return *y;
     if constexpr (std::is_same_v<B, cpu>) {
         const std::size_t batch = x.extent(0), n = x.extent(1), dim = x.extent(2);
         TINYMIM_CHECK(wqkv.extent(0) == 3 * dim && wqkv.extent(1) == dim && bqkv.extent(0) == 3 * dim && wproj.extent(0) == dim &&

@@ -6,6 +6,7 @@
 // (backend/cpu/mlp.hpp): the hidden activations, four times the width, never go to memory. With oneMKL
 // the blocks multiply weights packed once per call and streamed from the L3, which need not fit in the L2
 // (vit-small's do not) and were faster where they do (fm-small's forward +3 %, docs/performance.md).
+// Under a drop path while training, only the samples it keeps go through the half (ops/samples.hpp).
 #pragma once
 
 #include <cstddef>
@@ -27,6 +28,11 @@ template <element T, class S, class SG, class SW1, class SB1, class SW2, class S
     static_assert(extents_compatible(SW1::static_extents[0], SW2::static_extents[1]) &&
                       extents_compatible(SW1::static_extents[1], SW2::static_extents[0]),
                   "mlp_residual: W1 must be [hidden, dim] and W2 [dim, hidden]");
+    // Under a drop path, only the samples it keeps go through the half.
+    auto kept_only = [&](const var<T, S, B>& xk, const drop_path_run& rest) {
+        return mlp_residual(xk, gamma, beta, eps, w1, b1, w2, b2, rest);
+    };
+    if (auto y = on_kept_samples(x, dp, kept_only)) return *y;
     if constexpr (std::is_same_v<B, cpu>) {
         const std::size_t dim = w1.extent(1), hidden = w1.extent(0), rows = x.size() / dim;
         TINYMIM_CHECK(x.extent(S::rank - 1) == dim && w2.extent(0) == dim && w2.extent(1) == hidden &&

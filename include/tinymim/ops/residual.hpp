@@ -17,6 +17,7 @@
 #include "tinymim/core/random.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/linear.hpp"
+#include "tinymim/ops/samples.hpp"
 
 namespace tinymim::ops {
 
@@ -26,7 +27,28 @@ struct drop_path_run {
     double p = 0;
     counter_rng rng{};
     bool training = false;
+    bool none_dropped = false;  // the dropped samples were taken out (kept_samples): scale every one by 1/(1-p)
 };
+
+// A residual half under a drop path, while training, computes only the samples the drop path keeps:
+// half(x_kept, run) on them with every one kept (ops/samples.hpp), put back over x — the dropped
+// samples pass unchanged; every sample dropped, x itself. Empty where nothing is dropped or the batch
+// extent is static: the caller then runs the half on x.
+template <element T, class S, backend B, class F>
+[[nodiscard]] std::optional<var<T, S, B>> on_kept_samples(const var<T, S, B>& x, const drop_path_run& dp, F&& half) {
+    if constexpr (S::static_extents[0] == dyn) {
+        if (dp.training && dp.p > 0 && !dp.none_dropped) {
+            const sample_runs kept = kept_samples(x.extent(0), T(dp.p), dp.rng);
+            if (kept.count == 0) return x;
+            if (kept.count < kept.batch) {
+                drop_path_run rest = dp;
+                rest.none_dropped = true;
+                return put_samples(x, half(take_samples(x, kept), rest), kept);
+            }
+        }
+    }
+    return std::nullopt;
+}
 
 enum class branch_activation { none, gelu };
 
@@ -53,7 +75,7 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
     using temp_t = typename tape<B>::template temporary<T>;
     auto& tp = x.get_tape();
     const std::size_t batch = x.extent(0), n_in = rows * in, n_out = rows * out;
-    const T* scales = dp.training && dp.p > 0 ? drop_path_scales(tp, batch, T(dp.p), dp.rng) : nullptr;
+    const T* scales = dp.training && dp.p > 0 ? drop_path_scales(tp, batch, T(dp.p), dp.rng, dp.none_dropped) : nullptr;
     const bool needs = x.requires_grad() || w.requires_grad() || b.requires_grad() || residual.requires_grad();
     auto y = make_output<T>(tp, residual.shape(), needs);
 
@@ -88,7 +110,9 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
         tp.record(sy, [=](tape<B>& t) {
             const T* g = sy->grad();
             bool fresh = false;
-            if (sr->requires_grad) {  // d residual = g
+            // d residual = g: y's own buffer when the residual has no gradient yet (and is not the branch's
+            // input or a parameter, whose gradients this backward writes), else a copy or a sum.
+            if (sr->requires_grad && (sr == sx || sr == sw || sr == sb || !t.pass_grad(sy, sr))) {
                 T* dr = t.grad_for_write(sr, fresh);
                 if (fresh) B::copy(dr, g, n_out * sizeof(T));
                 else axpy(B{}, n_out, T(1), g, dr);

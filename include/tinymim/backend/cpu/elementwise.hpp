@@ -12,7 +12,8 @@ namespace tinymim::backends {
 
 template <class T>
 void fill(cpu, T* p, std::size_t n, T v) {
-    std::fill(p, p + n, v);
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) p[i] = v;
 }
 
 // out[i] = a[i] (op) b[i % m]: b has the trailing m values of a's shape (m == n: same shape).
