@@ -6,7 +6,8 @@ on random data, printing one JSON object (images_per_second, peak_rss_mib, torch
   train    ViT with an avg-pool head: forward, cross-entropy, backward, AdamW step
   mae      MAE (mask ratio 0.75, norm-pix loss): forward, backward, AdamW step
   distill  TinyMIM: teacher LN1+qkv of its last block under no_grad, student to its last block with the
-           teacher's head count, KL(QK) + KL(VV), backward, AdamW step
+           teacher's head count, KL(QK) + KL(VV), backward, AdamW step; the student's blocks but its last
+           with the recipe's drop path (--drop-path, 0.1 uniform: what `tinymim bench distill` runs)
 
     python3 benchmarks/peer_pytorch.py distill --teacher fm-small --student fm-tiny --batch 256 --threads 2
 """
@@ -19,6 +20,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timm.layers import DropPath
 from timm.models.vision_transformer import Block, VisionTransformer
 
 CONFIGS = {  # name: (image, patch, channels, dim, depth, heads)
@@ -103,6 +105,7 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--drop-path", type=float, default=0.1, help="distill: the student's drop path (not on its last block)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -135,6 +138,9 @@ def main():
             opt.step()
     else:
         t, s = vit(a.teacher).eval(), vit(a.student)
+        if a.drop_path > 0:  # uniform on blocks 1..L-1 (timm's drop_path_rate would grow it linearly with depth)
+            for b in s.blocks[:-1]:
+                b.drop_path1, b.drop_path2 = DropPath(a.drop_path), DropPath(a.drop_path)
         heads = CONFIGS[a.teacher][5]
         tb, sb = CONFIGS[a.teacher][4], CONFIGS[a.student][4]
         opt = torch.optim.AdamW(s.parameters(), lr=1e-4, betas=(0.9, 0.95))
@@ -156,7 +162,8 @@ def main():
     for _ in range(a.steps):
         step()
     secs = time.perf_counter() - t0
-    print(json.dumps({"what": a.what, "models": a.model if a.what != "distill" else f"{a.teacher}>{a.student}",
+    extra = {"drop_path": a.drop_path} if a.what == "distill" else {}
+    print(json.dumps({**extra, "what": a.what, "models": a.model if a.what != "distill" else f"{a.teacher}>{a.student}",
                       "batch": a.batch, "steps": a.steps, "threads": torch.get_num_threads(),
                       "torch": torch.__version__, "seconds": secs, "images_per_second": a.batch * a.steps / secs,
                       "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -60,7 +60,7 @@ std::pair<double, double> bench_distill(const bench_args& a) {
     using P = d::pairing<nn::vit<TC, B>, nn::vit<SC, B>, d::relations<d::qk, d::vv>, d::kl_divergence>;
     auto teacher = std::make_unique<nn::vit<TC, B>>();
     auto student = std::make_unique<nn::vit<SC, B>>();
-    d::distiller<P> dist(*teacher, *student);
+    d::distiller<P> dist(*teacher, *student);  // the recipe's options: student drop path 0.1 (not on its last block)
     auto x = random_images<typename nn::vit<SC, B>::image_shape, B>(a.batch, 1);
     const double secs = time_steps<B>(a.warmup, a.steps, [&](std::size_t) { (void)dist.step(x, 1e-4); });
     const double n = double(TC.tokens());
@@ -150,6 +150,7 @@ void run_bench_on(const common_options& c, const bench_args& a) {
                      {"gflops", ips * flops_per_image / 1e9},
                      {"peak_rss_mib", peak_rss_mib()},
                      {"tf32", a.tf32}};
+    if (a.what == "distill") j["drop_path"] = d::distill_options{}.drop_path;
     if constexpr (std::is_same_v<B, tinymim::cpu>) j["blas"] = cpu_gemm_library();
     else j["blas"] = "cuBLAS";
     if constexpr (requires { B::peak_bytes(); }) j["device_peak_mib"] = double(B::peak_bytes()) / (1024.0 * 1024.0);
