@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "tinymim/autograd/grad_pool.hpp"
 #include "tinymim/autograd/no_grad.hpp"
 #include "tinymim/autograd/var.hpp"
 #include "tinymim/ops/elementwise.hpp"
@@ -128,6 +129,33 @@ BOOST_AUTO_TEST_CASE(a_chain_holds_few_gradients_at_once) {
     t.reset();
     BOOST_TEST(run() == g);
     BOOST_TEST(t.arena_allocations() == allocations);  // the second step reuses every buffer
+}
+
+// The gradient pool hands out an exact fit when it has one, else the smallest free buffer at most half
+// as large again (sizes that vary between steps, as a drop path's kept samples do, reuse the larger
+// buffers), else allocates; a buffer given back keeps its own size.
+BOOST_AUTO_TEST_CASE(the_gradient_pool_reuses_buffers_that_fit) {
+    grad_pool<cpu> pool;
+    void* a = pool.acquire(1000);
+    void* b = pool.acquire(1200);
+    BOOST_TEST(pool.allocations() == 2u);
+    pool.release(a, 1000);
+    pool.release(b, 1200);
+    BOOST_TEST(pool.acquire(1200) == b);  // exact
+    void* c = pool.acquire(800);          // the 1000-byte buffer: 1.25 times as large
+    BOOST_TEST(c == a);
+    pool.release(c, 800);                 // given back as the 1000-byte buffer it is
+    BOOST_TEST(pool.acquire(1000) == a);
+    BOOST_TEST(pool.allocations() == 2u);
+    void* d = pool.acquire(600);  // nothing free fits
+    BOOST_TEST(pool.allocations() == 3u);
+    BOOST_TEST(d != a);
+    BOOST_TEST(d != b);
+    pool.release(b, 1200);
+    void* e = pool.acquire(700);  // 1200 > 1.5 × 700: a new buffer
+    BOOST_TEST(e != b);
+    BOOST_TEST(pool.allocations() == 4u);
+    BOOST_TEST(pool.capacity() == 1000u + 1200u + 600u + 700u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
