@@ -32,15 +32,15 @@ struct drop_path_run {
 
 // A residual half under a drop path, while training, computes only the samples the drop path keeps:
 // half(x_kept, run) on them with every one kept (ops/samples.hpp), put back over x — the dropped
-// samples pass unchanged; every sample dropped, x itself. Empty where nothing is dropped or the batch
-// extent is static: the caller then runs the half on x.
+// samples pass unchanged. Empty where nothing is dropped, where everything is (the caller then runs
+// the half on x with zero scales, so that its parameters still get their zero gradients and the
+// optimizer steps them as PyTorch's would), or where the batch extent is static.
 template <element T, class S, backend B, class F>
 [[nodiscard]] std::optional<var<T, S, B>> on_kept_samples(const var<T, S, B>& x, const drop_path_run& dp, F&& half) {
     if constexpr (S::static_extents[0] == dyn) {
         if (dp.training && dp.p > 0 && !dp.none_dropped) {
             const sample_runs kept = kept_samples(x.extent(0), T(dp.p), dp.rng);
-            if (kept.count == 0) return x;
-            if (kept.count < kept.batch) {
+            if (kept.count != 0 && kept.count < kept.batch) {
                 drop_path_run rest = dp;
                 rest.none_dropped = true;
                 return put_samples(x, half(take_samples(x, kept), rest), kept);
