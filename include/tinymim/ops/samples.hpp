@@ -25,7 +25,7 @@ struct sample_run {
 };
 
 // Runs of samples over a batch, read-only and trivially copyable (a backward closure holds one; the runs
-// themselves live in the tape's host arena or in a sample_runs).
+// themselves live in the tape's host arena, copied there by sample_runs::on).
 struct sample_runs_view {
     const sample_run* runs = nullptr;
     std::size_t size = 0;   // runs
@@ -63,7 +63,6 @@ struct sample_runs {
         else runs.push_back({b, 1});
         ++count;
     }
-    [[nodiscard]] sample_runs_view view() const noexcept { return {runs.data(), runs.size(), batch, count}; }
     // A copy of the runs in t's host arena, valid until t's reset.
     template <backend B>
     [[nodiscard]] sample_runs_view on(tape<B>& t) const {
