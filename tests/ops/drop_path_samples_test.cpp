@@ -118,8 +118,12 @@ BOOST_AUTO_TEST_CASE(take_and_put_gradients) {
 // ops, which compute the dropped samples' branches and multiply them by zero. Gaps before, between and
 // after the kept runs; every sample dropped (the parameters still get their zero gradients, so that
 // an optimizer steps them); and (p = 0.5 and 0.3 with other generators) other patterns.
-BOOST_AUTO_TEST_CASE(block_halves_skip_the_dropped_samples_with_the_separate_ops_values) {
-    constexpr std::size_t D = 12, H = 48, heads = 3, batch = 6, n = 5;
+namespace {
+// The check below for `n` tokens a sample (few: whole-tensor passes; many: the CPU's row-blocked branch
+// kernels, which write the kept samples' rows through the runs' index).
+template <std::size_t n>
+void check_block_halves_against_the_separate_ops() {
+    constexpr std::size_t D = 12, H = 48, heads = 3, batch = 6;
     const auto x = randn<shape<dyn, n, D>>(7, batch, n, D);
     const auto g = randn<shape<D>>(8);
     const auto be = randn<shape<D>>(9);
@@ -176,7 +180,10 @@ BOOST_AUTO_TEST_CASE(block_halves_skip_the_dropped_samples_with_the_separate_ops
                 return all;
             };
             const std::size_t kept = ops::kept_samples(batch, dp.p, dp.rng).count;
-            BOOST_TEST_CONTEXT((attention ? "attention" : "mlp") << ", p " << dp.p << ", kept " << kept) {
+            if (n > 100 && dp.rng.seed() == gaps_rng.seed())  // the blocked kernels are what runs here
+                BOOST_REQUIRE_MESSAGE(backends::residual_branch_blocked(cpu{}, kept * n, attention ? D : H, D, sizeof(double)),
+                                      "the test's shape no longer takes the row-blocked kernels");
+            BOOST_TEST_CONTEXT((attention ? "attention" : "mlp") << ", n " << n << ", p " << dp.p << ", kept " << kept) {
                 const auto want = run(false);
                 double largest = 0;
                 for (double v : want) largest = std::max(largest, std::abs(v));
@@ -184,6 +191,20 @@ BOOST_AUTO_TEST_CASE(block_halves_skip_the_dropped_samples_with_the_separate_ops
             }
         }
     }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(block_halves_skip_the_dropped_samples_with_the_separate_ops_values) {
+    check_block_halves_against_the_separate_ops<5>();
+}
+
+BOOST_AUTO_TEST_CASE(block_halves_skip_the_dropped_samples_in_the_row_blocked_kernels) {
+    const int threads_before = num_threads();
+    for (const int threads : {1, 2}) {
+        set_num_threads(threads);
+        BOOST_TEST_CONTEXT("threads " << threads) { check_block_halves_against_the_separate_ops<700>(); }
+    }
+    set_num_threads(threads_before);
 }
 
 // A residual connection's gradient is its output's: residual_linear hands its output's gradient buffer

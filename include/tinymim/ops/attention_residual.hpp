@@ -31,10 +31,10 @@ template <element T, class S, class SG, class SQ, class SQB, class SP, class SPB
     static_assert(S::rank == 3, "attention_residual: the input must be tokens [batch, tokens, dim]");
     static_assert(SQ::rank == 2 && SP::rank == 2, "attention_residual: the weights must be matrices [out_features, in_features]");
     // Under a drop path, only the samples it keeps go through the half.
-    auto kept_only = [&](const var<T, S, B>& xk, const drop_path_run& rest) {
-        return attention_residual(xk, gamma, beta, eps, wqkv, bqkv, wproj, bproj, heads, scale, rest);
-    };
-    if (auto y = on_kept_samples(x, dp, kept_only)) return *y;
+    if (const auto kept = kept_runs(x, dp))
+        return detail::residual_linear_impl<branch_activation::none>(
+            attention_qkv_out(detail::layer_norm_linear_impl(x, gamma, beta, eps, wqkv, bqkv, &*kept), heads, scale), wproj,
+            bproj, x, on_the_kept(dp), &*kept);
     if constexpr (std::is_same_v<B, cpu>) {
         const std::size_t batch = x.extent(0), n = x.extent(1), dim = x.extent(2);
         TINYMIM_CHECK(wqkv.extent(0) == 3 * dim && wqkv.extent(1) == dim && bqkv.extent(0) == 3 * dim && wproj.extent(0) == dim &&

@@ -29,10 +29,9 @@ template <element T, class S, class SG, class SW1, class SB1, class SW2, class S
                       extents_compatible(SW1::static_extents[1], SW2::static_extents[0]),
                   "mlp_residual: W1 must be [hidden, dim] and W2 [dim, hidden]");
     // Under a drop path, only the samples it keeps go through the half.
-    auto kept_only = [&](const var<T, S, B>& xk, const drop_path_run& rest) {
-        return mlp_residual(xk, gamma, beta, eps, w1, b1, w2, b2, rest);
-    };
-    if (auto y = on_kept_samples(x, dp, kept_only)) return *y;
+    if (const auto kept = kept_runs(x, dp))
+        return detail::residual_linear_impl<branch_activation::gelu>(
+            detail::layer_norm_linear_impl(x, gamma, beta, eps, w1, b1, &*kept), w2, b2, x, on_the_kept(dp), &*kept);
     if constexpr (std::is_same_v<B, cpu>) {
         const std::size_t dim = w1.extent(1), hidden = w1.extent(0), rows = x.size() / dim;
         TINYMIM_CHECK(x.extent(S::rank - 1) == dim && w2.extent(0) == dim && w2.extent(1) == hidden &&

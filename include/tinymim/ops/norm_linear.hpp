@@ -21,6 +21,7 @@
 #include "tinymim/backend/kernels.hpp"
 #include "tinymim/ops/layer_norm.hpp"
 #include "tinymim/ops/linear.hpp"
+#include "tinymim/ops/samples.hpp"
 #include "tinymim/tensor/shape_ops.hpp"
 
 namespace tinymim::ops {
@@ -47,23 +48,32 @@ void add_weight_bias(const T* wb, std::size_t out, std::size_t in, T* dw, bool f
         db[o] = fresh_b ? r[in] : db[o] + r[in];
     }
 }
-}  // namespace detail
 
-// x: [..., in]; gamma, beta: [in]; W: [out, in]; b: [out] -> [..., out].
+// With `kept`, of those samples of x only (in order; the batch extent dynamic): [kept->count, ..., out].
 template <element T, class S, class SG, class SW, class SB, backend B>
-[[nodiscard]] auto layer_norm_linear(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
-                                     const var<T, SW, B>& w, const var<T, SB, B>& b) {
+[[nodiscard]] auto layer_norm_linear_impl(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
+                                          const var<T, SW, B>& w, const var<T, SB, B>& b, const sample_runs* kept) {
     static_assert(SW::rank == 2, "layer_norm_linear: the weight must be a matrix [out_features, in_features]");
     static_assert(SB::rank == 1 && extents_compatible(SB::static_extents[0], SW::static_extents[0]),
                   "layer_norm_linear: the bias must be a vector [out_features] matching the weight's first extent");
     static_assert(extents_compatible(S::static_extents[S::rank - 1], SW::static_extents[1]),
                   "layer_norm_linear: the input's last extent must equal the weight's in_features (weight is [out, in])");
+    TINYMIM_CHECK(kept == nullptr || (S::static_extents[0] == dyn && kept->batch == x.extent(0)),
+                  "layer_norm_linear: samples of a batch of ", kept != nullptr ? kept->batch : 0, " taken from ",
+                  x.shape().str(), " (the batch extent must match and be dynamic)");
     if constexpr (!std::is_same_v<B, cpu>) {
+        if constexpr (S::static_extents[0] == dyn) {
+            if (kept != nullptr) return linear(layer_norm(take_samples(x, *kept), gamma, beta, eps), w, b);
+        }
         return linear(layer_norm(x, gamma, beta, eps), w, b);
     } else {
         using SY = shape_ops::replace_last_t<S, SW::static_extents[0]>;
         using temp_t = typename tape<B>::template temporary<T>;
-        const std::size_t in = w.extent(1), out = w.extent(0), rows = x.size() / in;
+        const std::size_t in = w.extent(1), out = w.extent(0);
+        const std::size_t batch = kept != nullptr ? kept->count : x.extent(0);
+        const std::size_t per_sample = x.extent(0) != 0 ? x.size() / in / x.extent(0) : 0;  // rows of one sample
+        const std::size_t rows = batch * per_sample;
+        const sample_runs_view runs = kept != nullptr ? kept->on(x.get_tape()) : sample_runs_view{};
         const bool ones = in <= 256;  // the bias through a column of ones (above: filled, as linear does)
         const std::size_t ld = ones ? in + 1 : in;
         TINYMIM_CHECK(x.extent(S::rank - 1) == in, "layer_norm_linear: input ", x.shape().str(), " does not fit weight ",
@@ -78,6 +88,7 @@ template <element T, class S, class SG, class SW, class SB, backend B>
         const bool needs = sx->requires_grad || sg->requires_grad || sbeta->requires_grad || sw->requires_grad ||
                            sb->requires_grad;
         auto ey = x.shape().all();
+        ey[0] = batch;
         ey[S::rank - 1] = out;
         auto y = make_output<T>(tp, extents<SY>(ey), needs);
 
@@ -93,7 +104,16 @@ template <element T, class S, class SG, class SW, class SB, backend B>
         }
         T* mean = tp.template scratch<T>(rows);
         T* rstd = tp.template scratch<T>(rows);
-        layer_norm_forward_ld(B{}, rows, in, eps, x.data(), gamma.data(), beta.data(), xa, ld, mean, rstd, ones);
+        // Every row of x, or the kept samples' rows run by run: [LN | 1] of the i-th kept sample at row
+        // i · per_sample.
+        auto each_run = [&](auto&& f) {
+            if (kept == nullptr) f(std::size_t(0), x.extent(0), std::size_t(0));
+            else runs.each(f, [](std::size_t, std::size_t) {});
+        };
+        each_run([&](std::size_t first, std::size_t count, std::size_t at) {
+            layer_norm_forward_ld(B{}, count * per_sample, in, eps, x.data() + first * per_sample * in, gamma.data(),
+                                  beta.data(), xa + at * per_sample * ld, ld, mean + at * per_sample, rstd + at * per_sample, ones);
+        });
         if (ones) {
             temp_t wa(tp, out * ld);
             T* wp = wa.get();
@@ -108,6 +128,7 @@ template <element T, class S, class SG, class SW, class SB, backend B>
 
         if (y.requires_grad()) {
             auto* sy = y.get_slot();
+            const bool some = kept != nullptr;
             tp.record(sy, [=](tape<B>& t) {
                 using namespace backends;
                 const T* gy = sy->grad();
@@ -133,14 +154,32 @@ template <element T, class S, class SG, class SW, class SB, backend B>
                 if (!sx->requires_grad && !sg->requires_grad && !sbeta->requires_grad) return;
                 temp_t dn(t, rows * in);  // the layer norm's output gradient, gy · W
                 gemm(B{}, false, false, rows, in, out, T(1), gy, out, static_cast<const T*>(sw->value), in, T(0), dn.get(), in);
-                layer_norm_backward(B{}, rows, in, static_cast<const T*>(sx->value), static_cast<const T*>(sg->value),
-                                    static_cast<const T*>(mean), static_cast<const T*>(rstd), static_cast<const T*>(dn.get()),
-                                    sx->requires_grad ? t.grad(sx) : nullptr, sg->requires_grad ? t.grad(sg) : nullptr,
-                                    sbeta->requires_grad ? t.grad(sbeta) : nullptr);
+                const T* xs = static_cast<const T*>(sx->value);
+                const T* dns = dn.get();
+                T* dx = sx->requires_grad ? t.grad(sx) : nullptr;
+                T* dg = sg->requires_grad ? t.grad(sg) : nullptr;
+                T* dbeta = sbeta->requires_grad ? t.grad(sbeta) : nullptr;
+                auto run = [&](std::size_t first, std::size_t count, std::size_t at) {  // as in the forward
+                    const std::size_t r0 = at * per_sample;
+                    layer_norm_backward(B{}, count * per_sample, in, xs + first * per_sample * in, static_cast<const T*>(sg->value),
+                                        static_cast<const T*>(mean) + r0, static_cast<const T*>(rstd) + r0, dns + r0 * in,
+                                        dx != nullptr ? dx + first * per_sample * in : nullptr, dg, dbeta);
+                };
+                if (!some) run(0, rows / std::max<std::size_t>(per_sample, 1), 0);
+                else runs.each(run, [](std::size_t, std::size_t) {});
             });
         }
         return y;
     }
+}
+
+}  // namespace detail
+
+// x: [..., in]; gamma, beta: [in]; W: [out, in]; b: [out] -> [..., out].
+template <element T, class S, class SG, class SW, class SB, backend B>
+[[nodiscard]] auto layer_norm_linear(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
+                                     const var<T, SW, B>& w, const var<T, SB, B>& b) {
+    return detail::layer_norm_linear_impl(x, gamma, beta, eps, w, b, static_cast<const sample_runs*>(nullptr));
 }
 
 }  // namespace tinymim::ops

@@ -8,6 +8,7 @@
 // up to float rounding (the residual is added first).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <type_traits>
@@ -30,32 +31,38 @@ struct drop_path_run {
     bool none_dropped = false;  // the dropped samples were taken out (kept_samples): scale every one by 1/(1-p)
 };
 
-// A residual half under a drop path, while training, computes only the samples the drop path keeps:
-// half(x_kept, run) on them with every one kept (ops/samples.hpp), put back over x — the dropped
-// samples pass unchanged. Empty where nothing is dropped, where everything is (the caller then runs
-// the half on x with zero scales, so that its parameters still get their zero gradients and the
-// optimizer steps them as PyTorch's would), or where the batch extent is static.
-template <element T, class S, backend B, class F>
-[[nodiscard]] std::optional<var<T, S, B>> on_kept_samples(const var<T, S, B>& x, const drop_path_run& dp, F&& half) {
+// A residual half under a drop path, while training, computes only the samples the drop path keeps: its
+// first op (layer_norm_linear) reads them out of x, the half runs on them with every one kept (scaled by
+// 1/(1 - p)), and its last op (the residual branch) adds its output to theirs and passes the dropped
+// samples through unchanged. The runs of kept samples where that applies; empty where nothing is
+// dropped, where everything is (the caller then runs the half on x with zero scales, so that its
+// parameters still get their zero gradients and the optimizer steps them as PyTorch's would), or where
+// the batch extent is static.
+template <element T, class S, backend B>
+[[nodiscard]] std::optional<sample_runs> kept_runs(const var<T, S, B>& x, const drop_path_run& dp) {
     if constexpr (S::static_extents[0] == dyn) {
         if (dp.training && dp.p > 0 && !dp.none_dropped) {
-            const sample_runs kept = kept_samples(x.extent(0), T(dp.p), dp.rng);
-            if (kept.count != 0 && kept.count < kept.batch) {
-                drop_path_run rest = dp;
-                rest.none_dropped = true;
-                return put_samples(x, half(take_samples(x, kept), rest), kept);
-            }
+            sample_runs kept = kept_samples(x.extent(0), T(dp.p), dp.rng);
+            if (kept.count != 0 && kept.count < kept.batch) return kept;
         }
     }
     return std::nullopt;
+}
+// The drop path of a half that runs on the kept samples only: every one of them kept.
+[[nodiscard]] inline drop_path_run on_the_kept(drop_path_run dp) {
+    dp.none_dropped = true;
+    return dp;
 }
 
 enum class branch_activation { none, gelu };
 
 namespace detail {
+// With `kept`, x holds only those samples of the residual's batch (in order): the branch is added to them,
+// the residual's other samples pass unchanged (dp must then be on_the_kept: every sample of x kept).
 template <branch_activation Act, element T, class SX, class SW, class SB, class SR, backend B>
 [[nodiscard]] var<T, SR, B> residual_linear_impl(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b,
-                                                 const var<T, SR, B>& residual, const drop_path_run& dp) {
+                                                 const var<T, SR, B>& residual, const drop_path_run& dp,
+                                                 const sample_runs* kept = nullptr) {
     static_assert(SW::rank == 2, "residual_linear: the weight must be a matrix [out_features, in_features]");
     static_assert(SB::rank == 1, "residual_linear: the bias must be a vector [out_features]");
     static_assert(SX::rank == SR::rank, "residual_linear: the input and the residual must have the same rank");
@@ -67,15 +74,22 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
     TINYMIM_CHECK(x.extent(SX::rank - 1) == in, "residual_linear: input ", x.shape().str(), " does not fit weight ",
                   w.shape().str());
     TINYMIM_CHECK(b.extent(0) == out, "residual_linear: bias ", b.shape().str(), " does not match weight ", w.shape().str());
-    TINYMIM_CHECK(residual.size() == rows * out && residual.extent(0) == x.extent(0), "residual_linear: residual ",
-                  residual.shape().str(), " does not match the branch's output (input ", x.shape().str(), ", weight ",
-                  w.shape().str(), ")");
+    const std::size_t batch = x.extent(0), n_in = rows * in, n_out = rows * out;
+    const std::size_t full = kept != nullptr ? kept->batch : batch;  // the residual's samples
+    TINYMIM_CHECK(residual.extent(0) == full && residual.size() == n_out / std::max<std::size_t>(batch, 1) * full,
+                  "residual_linear: residual ", residual.shape().str(), " does not match the branch's output (input ",
+                  x.shape().str(), ", weight ", w.shape().str(), kept != nullptr ? ", some samples of the residual's" : "", ")");
+    TINYMIM_CHECK(kept == nullptr || (kept->count == batch && dp.training && dp.p > 0 && dp.none_dropped),
+                  "residual_linear: a branch on ", batch, " samples of the residual's ", full, " needs ", batch,
+                  " kept samples under a drop path that keeps every one of them (", kept != nullptr ? kept->count : 0, ")");
     TINYMIM_CHECK(dp.p >= 0 && dp.p < 1, "residual_linear: drop path probability ", dp.p, " is outside [0, 1)");
     using namespace backends;
     using temp_t = typename tape<B>::template temporary<T>;
     auto& tp = x.get_tape();
-    const std::size_t batch = x.extent(0), n_in = rows * in, n_out = rows * out;
+    const std::size_t per_sample = batch != 0 ? n_out / batch : 0;  // output values of one sample
     const T* scales = dp.training && dp.p > 0 ? drop_path_scales(tp, batch, T(dp.p), dp.rng, dp.none_dropped) : nullptr;
+    const sample_runs_view runs = kept != nullptr ? kept->on(tp) : sample_runs_view{};
+    const bool some = kept != nullptr;
     const bool needs = x.requires_grad() || w.requires_grad() || b.requires_grad() || residual.requires_grad();
     auto y = make_output<T>(tp, residual.shape(), needs);
 
@@ -84,7 +98,15 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
     bool blocked = false;
     if constexpr (std::is_same_v<B, cpu>)
         blocked = residual_branch_forward_blocked(B{}, Act == branch_activation::gelu, rows, in, out, x.data(), w.data(),
-                                                  b.data(), residual.data(), scales, rows / batch, y.data());
+                                                  b.data(), residual.data(), scales, rows / std::max<std::size_t>(batch, 1),
+                                                  y.data(), runs.index);
+    if (blocked && some) {  // the samples left out: the residual's values
+        runs.each([](std::size_t, std::size_t, std::size_t) {},
+                  [&](std::size_t first, std::size_t count) {
+                      detail::copy_samples<T, B>(count, per_sample, residual.data() + first * per_sample,
+                                                 y.data() + first * per_sample, false);
+                  });
+    }
     if (!blocked) {
         std::optional<temp_t> act;  // GELU(x), recomputed in the backward
         const T* a = x.data();
@@ -100,8 +122,14 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
             temp_t z(tp, n_out);
             copy_tokens(B{}, rows, 1, out, b.data(), 1, 0, true, z.get(), 1, 0, false);
             gemm(B{}, false, true, rows, out, in, T(1), a, in, w.data(), in, T(1), z.get(), out);
-            B::copy(y.data(), residual.data(), n_out * sizeof(T));
-            scale_rows(B{}, batch, n_out / batch, scales, static_cast<const T*>(z.get()), y.data(), true);
+            B::copy(y.data(), residual.data(), residual.size() * sizeof(T));
+            const T* zs = z.get();
+            if (!some) scale_rows(B{}, batch, per_sample, scales, zs, y.data(), true);
+            else  // onto the kept samples' rows only
+                runs.each([&](std::size_t first, std::size_t count, std::size_t at) {
+                              scale_rows(B{}, count, per_sample, scales + at, zs + at * per_sample, y.data() + first * per_sample, true);
+                          },
+                          [](std::size_t, std::size_t) {});
         }
     }
 
@@ -114,16 +142,22 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
             // input or a parameter, whose gradients this backward writes), else a copy or a sum.
             if (sr->requires_grad && (sr == sx || sr == sw || sr == sb || !t.pass_grad(sy, sr))) {
                 T* dr = t.grad_for_write(sr, fresh);
-                if (fresh) B::copy(dr, g, n_out * sizeof(T));
-                else axpy(B{}, n_out, T(1), g, dr);
+                if (fresh) B::copy(dr, g, full * per_sample * sizeof(T));
+                else axpy(B{}, full * per_sample, T(1), g, dr);
             }
             if (!sx->requires_grad && !sw->requires_grad && !sb->requires_grad) return;
             std::optional<temp_t> scaled;  // the branch's gradient: g scaled per sample by the drop path
             const T* gb = g;
             if (scales != nullptr) {
                 scaled.emplace(t, n_out);
-                scale_rows(B{}, batch, n_out / batch, scales, g, scaled->get(), false);
-                gb = scaled->get();
+                T* gs = scaled->get();
+                if (!some) scale_rows(B{}, batch, per_sample, scales, g, gs, false);
+                else  // the kept samples' rows of g
+                    runs.each([&](std::size_t first, std::size_t count, std::size_t at) {
+                                  scale_rows(B{}, count, per_sample, scales + at, g + first * per_sample, gs + at * per_sample, false);
+                              },
+                              [](std::size_t, std::size_t) {});
+                gb = gs;
             }
             if constexpr (Act == branch_activation::gelu) {
                 if constexpr (std::is_same_v<B, cpu>) {  // in cache-sized row blocks (backend/cpu/branch.hpp)

@@ -1,8 +1,9 @@
-// Some samples of a batch, taken out and put back: what lets a residual branch under drop path compute
-// only the samples it keeps (ops/mlp.hpp, ops/attention_residual.hpp). A dropped sample's branch is
-// multiplied by zero, so its products, layer norm, GELU and attention — forward and backward — are work
-// thrown away: with p = 0.1 about a tenth of a student's block. timm's DropPath computes them (its
-// branch is x * mask); taking the kept samples out costs a copy of each side instead.
+// Some samples of a batch: what lets a residual half under drop path compute only the samples it keeps
+// (ops/mlp.hpp, ops/attention_residual.hpp). A dropped sample's branch is multiplied by zero, so its
+// products, layer norm, GELU and attention — forward and backward — are work thrown away: with p = 0.1
+// about a tenth of a student's block. timm's DropPath computes them (its branch is x * mask). The halves
+// read the kept samples' rows in place (layer_norm_linear, residual_linear with the runs); the ops here
+// copy them out and back, for other uses and the other backends' layer norm:
 //
 //   take_samples(x, kept)      [batch, ...] -> [kept.count, ...]: the kept samples, in order
 //   put_samples(x, yk, kept)   x with the kept samples' values replaced by yk's
@@ -31,6 +32,7 @@ struct sample_runs_view {
     std::size_t size = 0;   // runs
     std::size_t batch = 0;  // samples in the whole batch
     std::size_t count = 0;  // samples in the runs
+    const std::size_t* index = nullptr;  // index[i]: the batch's sample that is the i-th in the runs (count of them)
 
     // f(first, count, position) for each run (position: where its first sample sits among the kept ones)
     // and gap(first, count) for each stretch of samples between (and around) the runs.
@@ -68,7 +70,11 @@ struct sample_runs {
     [[nodiscard]] sample_runs_view on(tape<B>& t) const {
         sample_run* r = t.template host_array<sample_run>(runs.size());
         std::copy(runs.begin(), runs.end(), r);
-        return {r, runs.size(), batch, count};
+        std::size_t* index = t.template host_array<std::size_t>(count);
+        std::size_t i = 0;
+        for (const sample_run& run : runs)
+            for (std::size_t j = 0; j < run.count; ++j) index[i++] = run.first + j;
+        return {r, runs.size(), batch, count, index};
     }
 };
 

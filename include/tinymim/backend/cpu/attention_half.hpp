@@ -77,7 +77,7 @@ void attention_half_blocks(const branch_plan& plan, std::size_t batch, std::size
                     pv(p, q + 2 * dim, o + s * n * dim + hh * d);
                 }
             proj_product(m, static_cast<const T*>(o), a);
-            finish_rows(s0 * n, s1 * n, dim, a, bproj, x, static_cast<const T*>(nullptr), 1, y);
+            finish_rows(s0 * n, s1 * n, dim, a, bproj, x, static_cast<const T*>(nullptr), 1, nullptr, y);
         }
     }
 }

@@ -68,14 +68,16 @@ void add_to_rows(std::size_t m, std::size_t width, const T* b, T* z) {
     }
 }
 
-// y[r, :] = s_r · (z[r - lo, :] + b) + residual[r, :] for rows [lo, hi) (s_r = 1 without scales).
+// y[R, :] = s_r · (z[r - lo, :] + b) + residual[R, :] for the branch's rows r in [lo, hi) (s_r = 1 without
+// scales), R = r, or with `samples` the same row of sample samples[r / rows_per_sample].
 template <class T>
 void finish_rows(std::size_t lo, std::size_t hi, std::size_t out, const T* z, const T* b, const T* residual,
-                 const T* scales, std::size_t rows_per_sample, T* y) {
+                 const T* scales, std::size_t rows_per_sample, const std::size_t* samples, T* y) {
     for (std::size_t r = lo; r < hi; ++r) {
         const T* zr = z + (r - lo) * out;
-        const T* rr = residual + r * out;
-        T* yr = y + r * out;
+        const std::size_t at = samples == nullptr ? r : samples[r / rows_per_sample] * rows_per_sample + r % rows_per_sample;
+        const T* rr = residual + at * out;
+        T* yr = y + at * out;
         if (scales == nullptr) {
             for (std::size_t j = 0; j < out; ++j) yr[j] = zr[j] + b[j] + rr[j];
         } else {
@@ -95,13 +97,16 @@ void finish_rows(std::size_t lo, std::size_t hi, std::size_t out, const T* z, co
 
 // y[r, :] = residual[r, :] + s[r / rows_per_sample] · (act(x[r, :]) · Wᵀ + b), act = GELU when `gelu`, else
 // the identity, in cache-sized blocks of rows. x: [rows, in], W: [out, in], b: [out], residual and y:
-// [rows, out] (y must not alias x or the residual); scales may be null (every s = 1). Returns false, having
-// done nothing, where blocks do not pay: a weight larger than half the L2, or too few rows for two blocks
-// per thread; the caller then runs whole-tensor passes.
+// [rows, out] (y must not alias x or the residual); scales may be null (every s = 1). With `samples`, x's
+// rows are those of some samples of a larger batch (rows_per_sample each): x's sample i goes to sample
+// samples[i] of residual and y, whose other samples this leaves alone. Returns false, having done
+// nothing, where blocks do not pay: a weight larger than half the L2, or too few rows for two blocks per
+// thread; the caller then runs whole-tensor passes.
 template <class T>
 [[nodiscard]] bool residual_branch_forward_blocked(cpu, bool gelu, std::size_t rows, std::size_t in, std::size_t out,
                                                    const T* x, const T* w, const T* b, const T* residual,
-                                                   const T* scales, std::size_t rows_per_sample, T* y) {
+                                                   const T* scales, std::size_t rows_per_sample, T* y,
+                                                   const std::size_t* samples = nullptr) {
     using namespace cpu_detail;
     const branch_plan plan = plan_branch(rows, in, out, sizeof(T));
     if (plan.blocks == 0) return false;
@@ -121,7 +126,7 @@ template <class T>
                 a = act;
             }
             product(hi - lo, a, in, T(0), z, out);
-            finish_rows(lo, hi, out, z, b, residual, scales, rows_per_sample, y);
+            finish_rows(lo, hi, out, z, b, residual, scales, rows_per_sample, samples, y);
         }
     }
     return true;

@@ -64,7 +64,7 @@ void mlp_blocks(const branch_plan& plan, std::size_t rows, std::size_t dim, std:
             if (!ones) add_to_rows(m, hidden, b1, h);
             gelu_values(m * hidden, h, h);
             second(m, static_cast<const T*>(h), z);
-            finish_rows(lo, hi, dim, z, b2, x, static_cast<const T*>(nullptr), 1, y);
+            finish_rows(lo, hi, dim, z, b2, x, static_cast<const T*>(nullptr), 1, nullptr, y);
         }
     }
 }
