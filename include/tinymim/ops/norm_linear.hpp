@@ -106,14 +106,12 @@ template <element T, class S, class SG, class SW, class SB, backend B>
         T* rstd = tp.template scratch<T>(rows);
         // Every row of x, or the kept samples' rows run by run: [LN | 1] of the i-th kept sample at row
         // i · per_sample.
-        auto each_run = [&](auto&& f) {
-            if (kept == nullptr) f(std::size_t(0), x.extent(0), std::size_t(0));
-            else runs.each(f, [](std::size_t, std::size_t) {});
-        };
-        each_run([&](std::size_t first, std::size_t count, std::size_t at) {
+        auto normalise = [&](std::size_t first, std::size_t count, std::size_t at) {
             layer_norm_forward_ld(B{}, count * per_sample, in, eps, x.data() + first * per_sample * in, gamma.data(),
                                   beta.data(), xa + at * per_sample * ld, ld, mean + at * per_sample, rstd + at * per_sample, ones);
-        });
+        };
+        if (kept == nullptr) normalise(0, batch, 0);
+        else runs.each(normalise);
         if (ones) {
             temp_t wa(tp, out * ld);
             T* wp = wa.get();
@@ -165,8 +163,8 @@ template <element T, class S, class SG, class SW, class SB, backend B>
                                         static_cast<const T*>(mean) + r0, static_cast<const T*>(rstd) + r0, dns + r0 * in,
                                         dx != nullptr ? dx + first * per_sample * in : nullptr, dg, dbeta);
                 };
-                if (!some) run(0, rows / std::max<std::size_t>(per_sample, 1), 0);
-                else runs.each(run, [](std::size_t, std::size_t) {});
+                if (!some) run(0, batch, 0);
+                else runs.each(run);
             });
         }
         return y;

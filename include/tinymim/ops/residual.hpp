@@ -128,8 +128,7 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
             else  // onto the kept samples' rows only
                 runs.each([&](std::size_t first, std::size_t count, std::size_t at) {
                               scale_rows(B{}, count, per_sample, scales + at, zs + at * per_sample, y.data() + first * per_sample, true);
-                          },
-                          [](std::size_t, std::size_t) {});
+                          });
         }
     }
 
@@ -155,8 +154,7 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
                 else  // the kept samples' rows of g
                     runs.each([&](std::size_t first, std::size_t count, std::size_t at) {
                                   scale_rows(B{}, count, per_sample, scales + at, g + first * per_sample, gs + at * per_sample, false);
-                              },
-                              [](std::size_t, std::size_t) {});
+                              });
                 gb = gs;
             }
             if constexpr (Act == branch_activation::gelu) {

@@ -48,6 +48,11 @@ struct sample_runs_view {
         }
         if (next < batch) gap(next, batch - next);
     }
+    // f(first, count, position) for each run.
+    template <class F>
+    void each(F&& f) const {
+        each(f, [](std::size_t, std::size_t) {});
+    }
 };
 
 // Some samples of a batch of `batch`, as ascending runs of consecutive indices.
