@@ -52,7 +52,7 @@ void add_weight_bias(const T* wb, std::size_t out, std::size_t in, T* dw, bool f
 // With `kept`, of those samples of x only (in order; the batch extent dynamic): [kept->count, ..., out].
 template <element T, class S, class SG, class SW, class SB, backend B>
 [[nodiscard]] auto layer_norm_linear_impl(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
-                                          const var<T, SW, B>& w, const var<T, SB, B>& b, const sample_runs* kept) {
+                                          const var<T, SW, B>& w, const var<T, SB, B>& b, const sample_runs_view* kept) {
     static_assert(SW::rank == 2, "layer_norm_linear: the weight must be a matrix [out_features, in_features]");
     static_assert(SB::rank == 1 && extents_compatible(SB::static_extents[0], SW::static_extents[0]),
                   "layer_norm_linear: the bias must be a vector [out_features] matching the weight's first extent");
@@ -73,7 +73,7 @@ template <element T, class S, class SG, class SW, class SB, backend B>
         const std::size_t batch = kept != nullptr ? kept->count : x.extent(0);
         const std::size_t per_sample = x.extent(0) != 0 ? x.size() / in / x.extent(0) : 0;  // rows of one sample
         const std::size_t rows = batch * per_sample;
-        const sample_runs_view runs = kept != nullptr ? kept->on(x.get_tape()) : sample_runs_view{};
+        const sample_runs_view runs = kept != nullptr ? *kept : sample_runs_view{};
         const bool ones = in <= 256;  // the bias through a column of ones (above: filled, as linear does)
         const std::size_t ld = ones ? in + 1 : in;
         TINYMIM_CHECK(x.extent(S::rank - 1) == in, "layer_norm_linear: input ", x.shape().str(), " does not fit weight ",
@@ -177,7 +177,7 @@ template <element T, class S, class SG, class SW, class SB, backend B>
 template <element T, class S, class SG, class SW, class SB, backend B>
 [[nodiscard]] auto layer_norm_linear(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
                                      const var<T, SW, B>& w, const var<T, SB, B>& b) {
-    return detail::layer_norm_linear_impl(x, gamma, beta, eps, w, b, static_cast<const sample_runs*>(nullptr));
+    return detail::layer_norm_linear_impl(x, gamma, beta, eps, w, b, static_cast<const sample_runs_view*>(nullptr));
 }
 
 }  // namespace tinymim::ops

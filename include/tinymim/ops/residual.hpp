@@ -37,13 +37,13 @@ struct drop_path_run {
 // samples through unchanged. The runs of kept samples where that applies; empty where nothing is
 // dropped, where everything is (the caller then runs the half on x with zero scales, so that its
 // parameters still get their zero gradients and the optimizer steps them as PyTorch's would), or where
-// the batch extent is static.
+// the batch extent is static. The runs live on x's tape (until its reset).
 template <element T, class S, backend B>
-[[nodiscard]] std::optional<sample_runs> kept_runs(const var<T, S, B>& x, const drop_path_run& dp) {
+[[nodiscard]] std::optional<sample_runs_view> kept_runs(const var<T, S, B>& x, const drop_path_run& dp) {
     if constexpr (S::static_extents[0] == dyn) {
         if (dp.training && dp.p > 0 && !dp.none_dropped) {
-            sample_runs kept = kept_samples(x.extent(0), T(dp.p), dp.rng);
-            if (kept.count != 0 && kept.count < kept.batch) return kept;
+            const sample_runs kept = kept_samples(x.extent(0), T(dp.p), dp.rng);
+            if (kept.count != 0 && kept.count < kept.batch) return kept.on(x.get_tape());
         }
     }
     return std::nullopt;
@@ -62,7 +62,7 @@ namespace detail {
 template <branch_activation Act, element T, class SX, class SW, class SB, class SR, backend B>
 [[nodiscard]] var<T, SR, B> residual_linear_impl(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b,
                                                  const var<T, SR, B>& residual, const drop_path_run& dp,
-                                                 const sample_runs* kept = nullptr) {
+                                                 const sample_runs_view* kept = nullptr) {
     static_assert(SW::rank == 2, "residual_linear: the weight must be a matrix [out_features, in_features]");
     static_assert(SB::rank == 1, "residual_linear: the bias must be a vector [out_features]");
     static_assert(SX::rank == SR::rank, "residual_linear: the input and the residual must have the same rank");
@@ -88,7 +88,7 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
     auto& tp = x.get_tape();
     const std::size_t per_sample = batch != 0 ? n_out / batch : 0;  // output values of one sample
     const T* scales = dp.training && dp.p > 0 ? drop_path_scales(tp, batch, T(dp.p), dp.rng, dp.none_dropped) : nullptr;
-    const sample_runs_view runs = kept != nullptr ? kept->on(tp) : sample_runs_view{};
+    const sample_runs_view runs = kept != nullptr ? *kept : sample_runs_view{};
     const bool some = kept != nullptr;
     const bool needs = x.requires_grad() || w.requires_grad() || b.requires_grad() || residual.requires_grad();
     auto y = make_output<T>(tp, residual.shape(), needs);

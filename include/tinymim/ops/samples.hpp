@@ -92,24 +92,21 @@ void copy_samples(std::size_t samples, std::size_t inner, const T* src, T* dst, 
 }
 }  // namespace detail
 
-// The samples in `kept` of x [batch, ...], in order: [kept.count, ...].
+// The samples in `kept` of x [batch, ...], in order: [kept.count, ...]. kept must live on x's tape.
 template <element T, class S, backend B>
-[[nodiscard]] var<T, S, B> take_samples(const var<T, S, B>& x, const sample_runs& runs) {
+[[nodiscard]] var<T, S, B> take_samples(const var<T, S, B>& x, const sample_runs_view& kept) {
     static_assert(S::static_extents[0] == dyn,
                   "take_samples: the batch extent must be dynamic (the result has fewer samples)");
     const std::size_t batch = x.extent(0), inner = x.size() / batch;
-    TINYMIM_CHECK(runs.batch == batch, "take_samples: the runs are for a batch of ", runs.batch, ", x is ", x.shape().str());
-    const sample_runs_view kept = runs.on(x.get_tape());
+    TINYMIM_CHECK(kept.batch == batch, "take_samples: the runs are for a batch of ", kept.batch, ", x is ", x.shape().str());
     auto e = x.shape().all();
     e[0] = kept.count;
     auto y = make_output<T>(x.get_tape(), extents<S>(e), x.requires_grad());
     const T* xs = x.data();
     T* ys = y.data();
-    kept.each(
-        [&](std::size_t first, std::size_t n, std::size_t pos) {
-            detail::copy_samples<T, B>(n, inner, xs + first * inner, ys + pos * inner, false);
-        },
-        [](std::size_t, std::size_t) {});
+    kept.each([&](std::size_t first, std::size_t n, std::size_t pos) {
+        detail::copy_samples<T, B>(n, inner, xs + first * inner, ys + pos * inner, false);
+    });
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sy = y.get_slot();
         x.get_tape().record(sy, [=](tape<B>& t) {
@@ -126,6 +123,12 @@ template <element T, class S, backend B>
         });
     }
     return y;
+}
+
+// The same with the runs not yet on x's tape.
+template <element T, class S, backend B>
+[[nodiscard]] var<T, S, B> take_samples(const var<T, S, B>& x, const sample_runs& runs) {
+    return take_samples(x, runs.on(x.get_tape()));
 }
 
 // x [batch, ...] with the samples in `kept` replaced, in order, by those of yk [kept.count, ...].
