@@ -51,7 +51,7 @@ int main() {
     };
     // Modes: the BLAS on 1 thread; on 2 of its own threads; 2 OpenMP threads that each run a one-thread BLAS
     // call on half the rows of C (dW: half the inner dimension, then the partials added), as
-    // backend/cpu/gemm.hpp does for products whose weight has at most 2^20 values.
+    // backend/cpu/blas/gemm.hpp does for products whose weight has at most 2^20 values.
     std::vector<float> partial(1536 * 1536);
     for (int mode = 0; mode < 3; ++mode) {
         const int threads = mode == 0 ? 1 : 2;

@@ -11,14 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tool=${1:-build}/examples/tinymim
 steps=${STEPS:-5}
-cases=(
-  "distill --teacher fm-small --student fm-tiny --batch 256"
-  "distill --teacher vit-small --student vit-tiny --batch 32"
-  "train --model fm-tiny --batch 256"
-  "train --model vit-small --batch 32"
-  "forward --model vit-small --batch 32"
-  "mae --model fm-small --batch 256"
-)
+source benchmarks/cases.sh
 echo "| benchmark | threads | tinymim img/s | PyTorch img/s | speed ratio | tinymim GFLOP/s | % of peak | RSS ratio |"
 echo "|---|---|---|---|---|---|---|---|"
 for threads in ${THREADS:-1 2}; do

@@ -78,7 +78,7 @@ BENCHMARK(attention)->Unit(benchmark::kMillisecond);
 // merged output: the fused kernel, and the split + attention + merge it replaced.
 void attention_qkv(benchmark::State& st) {
     auto qkv = randn<shape<dyn, 50, 576>>({256, 50, 576}, 9);
-    fwd_bwd(st, [&](tape<cpu>& t) { return ops::attention_qkv(leaf(t, qkv), 6, 1.0f / std::sqrt(32.0f)).out; });
+    fwd_bwd(st, [&](tape<cpu>& t) { return fused::attention_qkv(leaf(t, qkv), 6, 1.0f / std::sqrt(32.0f)).out; });
 }
 BENCHMARK(attention_qkv)->Unit(benchmark::kMillisecond);
 
@@ -105,29 +105,29 @@ void relation_kl(benchmark::State& st) {
 BENCHMARK(relation_kl)->Unit(benchmark::kMillisecond);
 
 // The whole relation term of fm-small -> fm-tiny, forward + backward, from the head tensors (teacher
-// [256, 6, 50, 32], student [256, 6, 50, 16]: q kᵀ): ops::relation_kl, which the distiller runs, and the
+// [256, 6, 50, 32], student [256, 6, 50, 16]: q kᵀ): fused::relation_kl, which the distiller runs, and the
 // composed matmul + softmax + kl_divergence it replaced.
 void relation_term(benchmark::State& st) {
     using S = shape<dyn, dyn, dyn, dyn>;
     auto ta = randn<S>({256, 6, 50, 32}, 11), tb = randn<S>({256, 6, 50, 32}, 12);
     auto sa = randn<S>({256, 6, 50, 16}, 13), sb = randn<S>({256, 6, 50, 16}, 14);
-    const bool fused = st.range(0) != 0;
+    const bool fast = st.range(0) != 0;
     const float ts = 1.0f / std::sqrt(32.0f), ss = 0.25f;
     tape<cpu> t;
     for (auto _ : st) {
         t.reset();
         auto a = leaf(t, sa), b = leaf(t, sb);
         auto at = input(t, ta), bt = input(t, tb);
-        auto l = fused ? ops::relation_kl(a, b, ss, at, bt, ts)
+        auto l = fast ? fused::relation_kl(a, b, ss, at, bt, ts)
                        : ops::kl_divergence(ops::softmax(ops::matmul<false, true>(at, bt, ts)), ops::matmul<false, true>(a, b, ss));
         l.backward();
     }
-    st.SetLabel(fused ? "relation_kl" : "composed");
+    st.SetLabel(fast ? "relation_kl" : "composed");
 }
 BENCHMARK(relation_term)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 
-// A frozen block's halves: ops::attention_residual (in sample blocks in cache) and the three ops it
-// stands for; ops::mlp_residual (in row blocks in cache) and its two ops. fm-small's block (x [256, 50,
+// A frozen block's halves: fused::attention_residual (in sample blocks in cache) and the three ops it
+// stands for; fused::mlp_residual (in row blocks in cache) and its two ops. fm-small's block (x [256, 50,
 // 192], 6 heads: weights that fit in the L2) and vit-small's (x [32, 197, 384], 6 heads: weights over the
 // L2, which the blocks multiply packed and streamed from the L3 where the build has oneMKL).
 template <std::size_t Batch, std::size_t N, std::size_t D>
@@ -139,7 +139,7 @@ void teacher_attention_half(benchmark::State& st) {
     auto wp = randn<shape<D, D>>({D, D}, 21);
     for (std::size_t i = 0; i < wq.size(); ++i) wq[i] /= std::sqrt(float(D));  // as initialised layers' scale
     for (std::size_t i = 0; i < wp.size(); ++i) wp[i] /= std::sqrt(float(D));
-    const bool fused = st.range(0) != 0;
+    const bool fast = st.range(0) != 0;
     const float scale = 1.0f / std::sqrt(float(D / 6));
     tape<cpu> t;
     no_grad ng;
@@ -150,12 +150,12 @@ void teacher_attention_half(benchmark::State& st) {
         auto wqv = input(t, wq);
         auto bqv = input(t, bq);
         auto wpv = input(t, wp);
-        auto y = fused ? ops::attention_residual(xv, gv, bev, 1e-6f, wqv, bqv, wpv, bpv, 6, scale)
-                       : ops::residual_linear(ops::attention_qkv_out(ops::layer_norm_linear(xv, gv, bev, 1e-6f, wqv, bqv), 6, scale),
+        auto y = fast ? fused::attention_residual(xv, gv, bev, 1e-6f, wqv, bqv, wpv, bpv, 6, scale)
+                       : fused::residual_linear(fused::attention_qkv_out(fused::layer_norm_linear(xv, gv, bev, 1e-6f, wqv, bqv), 6, scale),
                                               wpv, bpv, xv);
         benchmark::DoNotOptimize(y.data());
     }
-    st.SetLabel(fused ? "attention_residual" : "three ops");
+    st.SetLabel(fast ? "attention_residual" : "three ops");
 }
 BENCHMARK_TEMPLATE(teacher_attention_half, 256, 50, 192)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(teacher_attention_half, 32, 197, 384)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
@@ -181,7 +181,7 @@ template <std::size_t Batch, std::size_t N, std::size_t D>
 void teacher_mlp_half(benchmark::State& st) {
     const mlp_half_case<Batch, N, D> c;
     const auto &x = c.x, &g = c.g, &be = c.be, &b1 = c.b1, &b2 = c.b2, &w1 = c.w1, &w2 = c.w2;
-    const bool fused = st.range(0) != 0;
+    const bool fast = st.range(0) != 0;
     tape<cpu> t;
     no_grad ng;
     for (auto _ : st) {
@@ -190,11 +190,11 @@ void teacher_mlp_half(benchmark::State& st) {
         auto gv = input(t, g), bev = input(t, be), b1v = input(t, b1), b2v = input(t, b2);
         auto w1v = input(t, w1);
         auto w2v = input(t, w2);
-        auto y = fused ? ops::mlp_residual(xv, gv, bev, 1e-6f, w1v, b1v, w2v, b2v)
-                       : ops::residual_gelu_linear(ops::layer_norm_linear(xv, gv, bev, 1e-6f, w1v, b1v), w2v, b2v, xv);
+        auto y = fast ? fused::mlp_residual(xv, gv, bev, 1e-6f, w1v, b1v, w2v, b2v)
+                       : fused::residual_gelu_linear(fused::layer_norm_linear(xv, gv, bev, 1e-6f, w1v, b1v), w2v, b2v, xv);
         benchmark::DoNotOptimize(y.data());
     }
-    st.SetLabel(fused ? "mlp_residual" : "two ops");
+    st.SetLabel(fast ? "mlp_residual" : "two ops");
 }
 BENCHMARK_TEMPLATE(teacher_mlp_half, 256, 50, 192)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(teacher_mlp_half, 32, 197, 384)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
@@ -224,7 +224,7 @@ void student_mlp_half(benchmark::State& st) {
     tape<cpu> t;
     for (auto _ : st) {
         t.reset();
-        auto y = ops::mlp_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, w1), leaf(t, b1), leaf(t, w2), leaf(t, b2), dp);
+        auto y = fused::mlp_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, w1), leaf(t, b1), leaf(t, w2), leaf(t, b2), dp);
         if (backward) ops::sum(y).backward();
         benchmark::DoNotOptimize(y.data());
     }
@@ -252,7 +252,7 @@ void student_attention_half(benchmark::State& st) {
     tape<cpu> t;
     for (auto _ : st) {
         t.reset();
-        auto y = ops::attention_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, wq), leaf(t, bq), leaf(t, wp),
+        auto y = fused::attention_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, wq), leaf(t, bq), leaf(t, wp),
                                          leaf(t, bp), heads, 0.125f, dp);
         if (backward) ops::sum(y).backward();
         benchmark::DoNotOptimize(y.data());

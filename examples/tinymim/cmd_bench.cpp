@@ -1,16 +1,10 @@
-// tinymim bench on the CPU, and the --device dispatch.
-#include "bench_impl.hpp"
+// tinymim bench on the CPU (the harness: benchmarks/harness/end_to_end.hpp).
+#include "harness/end_to_end.hpp"
 
 namespace tool {
 
 const char* cpu_gemm_library() { return tinymim::backends::cpu_gemm_library; }
 
-void run_bench(const common_options& c, const bench_args& a) {
-    apply_common(c);
-#if defined(TINYMIM_TOOL_CUDA)
-    if (c.device == "cuda") return run_bench_cuda(c, a);
-#endif
-    run_bench_on<tinymim::cpu>(c, a);
-}
+template bench_args::result run_on<tinymim::backends::cpu>(const common_options&, const bench_args&);
 
 }  // namespace tool

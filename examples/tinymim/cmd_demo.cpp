@@ -39,21 +39,21 @@ void run_demo(const common_options& c0, const demo_args& a) {
     const double warm = 0.25 * double(p.pretrain_epochs), warm_ft = 0.25 * double(p.finetune_epochs);
     pretrain_args teacher{.model = "fm-small", .epochs = p.pretrain_epochs, .batch = p.batch, .blr = 1e-3,
                           .warmup_epochs = warm, .crop_scale_min = 0.5, .name = "teacher_mae"};
-    const auto tr = run_pretrain(pre, teacher);
+    const auto tr = run(pre, teacher);
 
     distill_args dis{.teacher = "fm-small", .student = "fm-tiny", .teacher_weights = c.out / "teacher_mae.safetensors",
                      .epochs = p.pretrain_epochs, .batch = p.batch, .blr = 1e-3, .warmup_epochs = warm,
                      .crop_scale_min = 0.5, .name = "student_tinymim"};
-    const auto dr = run_distill(pre, dis);
+    const auto dr = run(pre, dis);
 
     pretrain_args base{.model = "fm-tiny", .epochs = p.pretrain_epochs, .batch = p.batch, .blr = 1e-3,
                        .warmup_epochs = warm, .crop_scale_min = 0.5, .name = "student_mae"};
-    const auto br = run_pretrain(pre, base);
+    const auto br = run(pre, base);
 
     common_options ft = c;
     ft.train_limit = p.finetune_images;
     auto finetune = [&](const std::string& model, const std::filesystem::path& w, const std::string& name) {
-        return run_finetune(ft, {.model = model, .weights = w, .epochs = p.finetune_epochs, .batch = p.batch,
+        return run(ft, finetune_args{.model = model, .weights = w, .epochs = p.finetune_epochs, .batch = p.batch,
                                  .blr = 2e-3, .warmup_epochs = warm_ft, .layer_decay = 0.9, .crop_scale_min = 0.8,
                                  .name = name});
     };

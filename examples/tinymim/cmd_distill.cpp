@@ -1,14 +1,9 @@
-// tinymim distill on the CPU, and the --device dispatch.
+// tinymim distill on the CPU: the command's body instantiated for the host backend (tool::run in commands.hpp
+// chooses the backend).
 #include "distill_impl.hpp"
 
 namespace tool {
 
-tinymim::train::loop_result run_distill(const common_options& c, const distill_args& a) {
-    apply_common(c);
-#if defined(TINYMIM_TOOL_CUDA)
-    if (c.device == "cuda") return run_distill_cuda(c, a);
-#endif
-    return run_distill_on<tinymim::cpu>(c, a);
-}
+template distill_args::result run_on<tinymim::backends::cpu>(const common_options&, const distill_args&);
 
 }  // namespace tool

@@ -1,30 +1,12 @@
-// tinymim finetune / eval / embed on the CPU, and the --device dispatch.
+// tinymim finetune, eval and embed on the CPU: the commands' bodies instantiated for the host backend
+// (tool::run in commands.hpp chooses the backend).
 #include "finetune_impl.hpp"
 
 namespace tool {
 
-tinymim::train::eval_result run_finetune(const common_options& c, const finetune_args& a) {
-    apply_common(c);
-#if defined(TINYMIM_TOOL_CUDA)
-    if (c.device == "cuda") return run_finetune_cuda(c, a);
-#endif
-    return run_finetune_on<tinymim::cpu>(c, a);
-}
-
-tinymim::train::eval_result run_eval(const common_options& c, const eval_args& a) {
-    apply_common(c);
-#if defined(TINYMIM_TOOL_CUDA)
-    if (c.device == "cuda") return run_eval_cuda(c, a);
-#endif
-    return run_eval_on<tinymim::cpu>(c, a);
-}
-
-void run_embed(const common_options& c, const embed_args& a) {
-    apply_common(c);
-#if defined(TINYMIM_TOOL_CUDA)
-    if (c.device == "cuda") return run_embed_cuda(c, a);
-#endif
-    run_embed_on<tinymim::cpu>(c, a);
-}
+using tinymim::backends::cpu;
+template finetune_args::result run_on<cpu>(const common_options&, const finetune_args&);
+template eval_args::result run_on<cpu>(const common_options&, const eval_args&);
+template embed_args::result run_on<cpu>(const common_options&, const embed_args&);
 
 }  // namespace tool

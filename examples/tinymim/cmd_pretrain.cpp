@@ -1,14 +1,9 @@
-// tinymim pretrain on the CPU, and the --device dispatch.
+// tinymim pretrain on the CPU: the command's body instantiated for the host backend (tool::run in commands.hpp
+// chooses the backend).
 #include "pretrain_impl.hpp"
 
 namespace tool {
 
-tinymim::train::loop_result run_pretrain(const common_options& c, const pretrain_args& a) {
-    apply_common(c);
-#if defined(TINYMIM_TOOL_CUDA)
-    if (c.device == "cuda") return run_pretrain_cuda(c, a);
-#endif
-    return run_pretrain_on<tinymim::cpu>(c, a);
-}
+template pretrain_args::result run_on<tinymim::backends::cpu>(const common_options&, const pretrain_args&);
 
 }  // namespace tool

@@ -5,7 +5,12 @@
 #include <filesystem>
 #include <string>
 
+#include <tinymim/backend/cpu/cpu.hpp>
 #include <tinymim/train/tasks.hpp>
+
+namespace tinymim::backends {
+struct cuda;  // backend/cuda/cuda.cuh, in nvcc TUs only
+}  // namespace tinymim::backends
 
 namespace tool {
 
@@ -25,6 +30,7 @@ struct common_options {
 void apply_common(const common_options& c);
 
 struct pretrain_args {
+    using result = tinymim::train::loop_result;
     std::string model = "fm-small";
     double mask_ratio = 0.75;
     std::size_t epochs = 20, batch = 128, steps_per_epoch = 0;
@@ -33,9 +39,9 @@ struct pretrain_args {
     double crop_scale_min = 0.2;  // RandomResizedCrop (MAE / TinyMIM: 0.2)
     std::string name = "pretrain";
 };
-tinymim::train::loop_result run_pretrain(const common_options& c, const pretrain_args& a);
 
 struct distill_args {
+    using result = tinymim::train::loop_result;
     std::string teacher = "fm-small", student = "fm-tiny";
     std::filesystem::path teacher_weights;
     std::string target = "relation";  // relation | feature | cls
@@ -47,9 +53,9 @@ struct distill_args {
     double crop_scale_min = 0.2;
     std::string name = "distill";
 };
-tinymim::train::loop_result run_distill(const common_options& c, const distill_args& a);
 
 struct finetune_args {
+    using result = tinymim::train::eval_result;
     std::string model = "fm-tiny";
     std::filesystem::path weights;  // pre-trained / distilled encoder (empty: from scratch)
     std::size_t classes = 0;        // 0: from the data set
@@ -59,31 +65,29 @@ struct finetune_args {
     double crop_scale_min = 0.35;
     std::string name = "finetune";
 };
-tinymim::train::eval_result run_finetune(const common_options& c, const finetune_args& a);
 
 struct eval_args {
+    using result = tinymim::train::eval_result;
     std::string model = "fm-tiny";
     std::filesystem::path weights;
     std::size_t classes = 0, batch = 256;
 };
-tinymim::train::eval_result run_eval(const common_options& c, const eval_args& a);
 
 struct embed_args {
+    using result = void;
     std::string model = "fm-tiny";
     std::string head = "none";  // none | avg | cls: which timm model the weights come from
     std::size_t classes = 0;
     std::filesystem::path weights, images, out_file;
 };
-void run_embed(const common_options& c, const embed_args& a);
 
 struct bench_args {
+    using result = void;
     std::string what = "train";  // forward | train | mae | distill
     std::string model = "fm-tiny", teacher = "fm-small", student = "fm-tiny";
     std::size_t batch = 64, steps = 10, warmup = 2;
     bool tf32 = false;  // --device cuda: TF32 tensor-core GEMMs for float (off: true fp32)
 };
-// Prints progress to stderr and the JSON result as the last line of stdout.
-void run_bench(const common_options& c, const bench_args& a);
 // The library the CPU backend's GEMMs go to in this build (defined in the CPU TU cmd_bench.cpp: the CUDA
 // TU does not see the CPU GEMM's header).
 const char* cpu_gemm_library();
@@ -95,16 +99,30 @@ struct demo_args {
 };
 void run_demo(const common_options& c, const demo_args& a);
 
+
+// Each command's body on backend B (<command>_impl.hpp): instantiated for the CPU in the command's TU
+// (cmd_*.cpp) and for CUDA in cuda_commands.cu. `bench` prints progress to stderr and its JSON result as
+// the last line of stdout.
+template <class B> pretrain_args::result run_on(const common_options& c, const pretrain_args& a);
+template <class B> distill_args::result run_on(const common_options& c, const distill_args& a);
+template <class B> finetune_args::result run_on(const common_options& c, const finetune_args& a);
+template <class B> eval_args::result run_on(const common_options& c, const eval_args& a);
+template <class B> embed_args::result run_on(const common_options& c, const embed_args& a);
+template <class B> bench_args::result run_on(const common_options& c, const bench_args& a);
+
 #if defined(TINYMIM_TOOL_CUDA)
-// The commands on the CUDA backend (cuda_commands.cu); apply_common checks for a device first.
-void check_cuda_device();
-tinymim::train::loop_result run_pretrain_cuda(const common_options& c, const pretrain_args& a);
-tinymim::train::loop_result run_distill_cuda(const common_options& c, const distill_args& a);
-tinymim::train::eval_result run_finetune_cuda(const common_options& c, const finetune_args& a);
-tinymim::train::eval_result run_eval_cuda(const common_options& c, const eval_args& a);
-void run_embed_cuda(const common_options& c, const embed_args& a);
-void run_bench_cuda(const common_options& c, const bench_args& a);
+void check_cuda_device();  // cuda_commands.cu: a device is visible, else an error that says so
 #endif
+
+// Runs a command on the backend --device names: the one place the tool chooses a backend.
+template <class Args>
+typename Args::result run(const common_options& c, const Args& a) {
+    apply_common(c);
+#if defined(TINYMIM_TOOL_CUDA)
+    if (c.device == "cuda") return run_on<tinymim::backends::cuda>(c, a);
+#endif
+    return run_on<tinymim::backends::cpu>(c, a);
+}
 
 // The data sets: Fashion-MNIST from --data (or Debian's path), else an ImageFolder root with train/ and test/.
 tinymim::data::image_dataset load_split(const common_options& c, const std::string& split, std::size_t channels,

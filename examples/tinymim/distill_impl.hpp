@@ -75,7 +75,7 @@ train::loop_result distill_pair(const common_options& c, const distill_args& a) 
 }  // namespace distill_detail
 
 template <class B>
-train::loop_result run_distill_on(const common_options& c, const distill_args& a) {
+distill_args::result run_on(const common_options& c, const distill_args& a) {
     using namespace distill_detail;
     const std::string pair = a.teacher + ">" + a.student;
     if (pair == "fm-small>fm-tiny") return distill_pair<B, nn::fm_small, nn::fm_tiny, true>(c, a);

@@ -30,7 +30,7 @@ void load_encoder(Model& m, const std::filesystem::path& w, bool quiet = false) 
 }  // namespace finetune_detail
 
 template <class B>
-tinymim::train::eval_result run_finetune_on(const common_options& c, const finetune_args& a) {
+finetune_args::result run_on(const common_options& c, const finetune_args& a) {
     using namespace finetune_detail;
     return with_model(a.model, [&]<nn::vit_config C>() {
         const auto train_set = load_split(c, "train", C.channels, C.image);
@@ -62,7 +62,7 @@ tinymim::train::eval_result run_finetune_on(const common_options& c, const finet
 }
 
 template <class B>
-tinymim::train::eval_result run_eval_on(const common_options& c, const eval_args& a) {
+eval_args::result run_on(const common_options& c, const eval_args& a) {
     using namespace finetune_detail;
     TINYMIM_CHECK(!a.weights.empty(), "eval: --weights FILE is required");
     return with_model(a.model, [&]<nn::vit_config C>() {
@@ -77,7 +77,7 @@ tinymim::train::eval_result run_eval_on(const common_options& c, const eval_args
 }
 
 template <class B>
-void run_embed_on(const common_options& /*c*/, const embed_args& a) {
+embed_args::result run_on(const common_options& /*c*/, const embed_args& a) {
     using namespace finetune_detail;
     TINYMIM_CHECK(!a.weights.empty() && !a.images.empty() && !a.out_file.empty(),
                   "embed: --weights, --images and --out-file are required");

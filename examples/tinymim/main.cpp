@@ -25,7 +25,7 @@ std::string models_help() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"tinymim: distil MAE-pre-trained Vision Transformers into small ones (TinyMIM), on the CPU.\n"
+    CLI::App app{"tinymim: distil MAE-pre-trained Vision Transformers into small ones (TinyMIM), on the CPU or a CUDA GPU.\n"
                  "Start with `tinymim demo`: it pre-trains a teacher, distils a student and fine-tunes both on "
                  "Fashion-MNIST.\nModels: " + models_help()};
     app.require_subcommand(1);
@@ -119,22 +119,22 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         if (*pre) {
-            const auto r = tool::run_pretrain(c, pa);
+            const auto r = tool::run(c, pa);
             std::printf("pretrain: %zu steps, final loss %.4f, %.1f images/s\n", r.steps, r.last_loss, r.images_per_second);
         } else if (*dis) {
-            const auto r = tool::run_distill(c, da);
+            const auto r = tool::run(c, da);
             std::printf("distill: %zu steps, final loss %.4f, %.1f images/s\n", r.steps, r.last_loss, r.images_per_second);
         } else if (*fin) {
-            const auto r = tool::run_finetune(c, fa);
+            const auto r = tool::run(c, fa);
             std::printf("finetune: test top-1 %.2f%%, loss %.4f on %zu images\n", 100 * r.accuracy, r.loss, r.images);
         } else if (*ev) {
-            const auto r = tool::run_eval(c, ea);
+            const auto r = tool::run(c, ea);
             std::printf("eval: top-1 %.2f%%, loss %.4f on %zu images\n", 100 * r.accuracy, r.loss, r.images);
         } else if (*emb) {
-            tool::run_embed(c, ma);
+            tool::run(c, ma);
         } else if (*ben) {
             if (ba.what == "peak") tool::run_peak(c, ba);
-            else tool::run_bench(c, ba);
+            else tool::run(c, ba);
         } else if (*demo) {
             tool::run_demo(c, dm);
         }

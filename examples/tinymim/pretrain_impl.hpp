@@ -6,7 +6,7 @@
 namespace tool {
 
 template <class B>
-tinymim::train::loop_result run_pretrain_on(const common_options& c, const pretrain_args& a) {
+pretrain_args::result run_on(const common_options& c, const pretrain_args& a) {
     return with_model(a.model, [&]<nn::vit_config C>() {
         const auto train_set = load_split(c, "train", C.channels, C.image);
         auto m = std::make_unique<mae_for<C, B>>();

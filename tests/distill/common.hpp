@@ -2,7 +2,7 @@
 // of a whole pairing (student and projection parameters; the teacher must get no gradient).
 #pragma once
 
-#include "../ops/common.hpp"
+#include "../support/common.hpp"
 
 #include "tinymim/distill/chain.hpp"
 #include "tinymim/distill/distiller.hpp"

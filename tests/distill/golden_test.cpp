@@ -1,7 +1,7 @@
 // TinyMIM's losses against PyTorch (tests/reference/make_distill_fixtures.py): a 3-head student whose
 // tapped last block runs with the 6 heads of the teacher, tapped at its intermediate block 2; and the
 // feature and CLS targets with a learned projection. Loss values <= 1e-5, student gradients <= 1e-4.
-#include "../ops/fixture.hpp"
+#include "../support/fixture.hpp"
 
 #include "tinymim/distill/distiller.hpp"
 #include "tinymim/io/weights.hpp"

@@ -1,5 +1,5 @@
 // AdamW against PyTorch, parameter groups, layer decay, the warm-up + cosine schedule.
-#include "../ops/fixture.hpp"
+#include "../support/fixture.hpp"
 
 #include "tinymim/nn/vit.hpp"
 #include "tinymim/optim/adamw.hpp"

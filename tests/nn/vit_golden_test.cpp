@@ -1,6 +1,6 @@
 // ViT and MAE against timm / PyTorch (tests/reference/make_model_fixtures.py): features, logits, loss and
 // the gradient of every parameter. Tolerances: values 1e-5, gradients 1e-4 (max-norm relative error).
-#include "../ops/fixture.hpp"
+#include "../support/fixture.hpp"
 
 #include "tinymim/io/weights.hpp"
 #include "tinymim/nn/mae.hpp"

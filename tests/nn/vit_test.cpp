@@ -1,6 +1,6 @@
 // ViT / MAE: position-embedding reference values, weights round trip and strict-load errors,
 // gradient checks in double of a full block, a whole ViT and the MAE loss.
-#include "../ops/common.hpp"
+#include "../support/common.hpp"
 
 #include <filesystem>
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "common.hpp"
+#include "../support/common.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/linear.hpp"

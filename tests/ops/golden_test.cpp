@@ -1,6 +1,6 @@
 // Golden tests: float32 values and gradients against PyTorch (tests/reference/make_op_fixtures.py).
 // Tolerances: relative error <= 1e-5 for values, <= 1e-4 for gradients.
-#include "fixture.hpp"
+#include "../support/fixture.hpp"
 
 #include "tinymim/ops/attention.hpp"
 #include "tinymim/ops/gelu.hpp"

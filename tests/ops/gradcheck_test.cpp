@@ -1,5 +1,5 @@
 // Gradient checks (double, central differences, pre-seeded slots, poison mode) for the dense ops.
-#include "common.hpp"
+#include "../support/common.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -96,51 +96,6 @@ BOOST_AUTO_TEST_CASE(attention_output_and_probabilities) {
     auto v = randn<shape<dyn, 2, 5, 4>>(23, 2, 2, 5, 4);
     TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto b, auto c) { return ops::attention(a, b, c).out; }, q, k, v);
     TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto b, auto c) { return ops::attention(a, b, c).probs; }, q, k, v);
-}
-
-BOOST_AUTO_TEST_CASE(attention_on_a_fused_qkv_projection) {
-    auto x = randn<shape<dyn, 5, 24>>(41, 2, 5, 24);  // q | k | v of width 8: 2 heads of 4
-    // out alone (no probability gradient), probs alone (no output gradient), and both at once
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a) { return ops::attention_qkv(a, 2, 0.7).out; }, x);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a) { return ops::attention_qkv(a, 2, 0.7).probs; }, x);
-    TT_CHECK_GRADIENTS(
-        [](cpu_tape&, auto a) {
-            auto r = ops::attention_qkv(a, 4, 0.5);
-            return ops::add(ops::sum(ops::mul(r.out, r.out)), ops::sum(ops::mul(r.probs, r.probs)));
-        },
-        x);
-}
-
-BOOST_AUTO_TEST_CASE(fused_qkv_attention_equals_split_attention_merge) {
-    const auto x = randn<shape<dyn, 7, 36>>(42, 3, 7, 36);  // width 12, 3 heads of 4
-    const auto w_out = randn<shape<dyn, 7, 12>>(43, 3, 7, 12);
-    const auto w_probs = randn<shape<dyn, dyn, 7, 7>>(44, 3, 3, 7, 7);
-    auto run = [&](bool fused) {
-        tape<cpu> t;
-        auto v = leaf(t, x);
-        auto wo = input(t, w_out);
-        auto wp = input(t, w_probs);
-        var<double, shape<dyn, 7, 12>> out;
-        var<double, shape<dyn, dyn, 7, 7>> probs;
-        if (fused) {
-            auto r = ops::attention_qkv(v, 3, 0.5);
-            out = r.out, probs = r.probs;
-        } else {
-            auto r = ops::attention(ops::split_heads<3>(v, 3, 0), ops::split_heads<3>(v, 3, 1),
-                                    ops::split_heads<3>(v, 3, 2), 0.5);
-            out = ops::merge_heads<12>(r.out), probs = r.probs;
-        }
-        ops::add(ops::sum(ops::mul(out, wo)), ops::sum(ops::mul(probs, wp))).backward();
-        std::vector<double> all(out.data(), out.data() + out.size());
-        all.insert(all.end(), probs.data(), probs.data() + probs.size());
-        all.insert(all.end(), v.grad(), v.grad() + v.size());
-        return all;
-    };
-    const auto a = run(true), b = run(false);
-    BOOST_REQUIRE(a.size() == b.size());
-    double worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-    BOOST_TEST(worst < 1e-12);
 }
 
 BOOST_AUTO_TEST_CASE(head_split_and_merge) {

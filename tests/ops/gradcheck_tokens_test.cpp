@@ -1,5 +1,5 @@
 // Gradient checks for the token ops (CLS concatenation, slicing, gather, patchify) and drop path.
-#include "common.hpp"
+#include "../support/common.hpp"
 
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/tokens.hpp"

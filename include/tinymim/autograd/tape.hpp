@@ -15,8 +15,6 @@
 #include "tinymim/autograd/arena.hpp"
 #include "tinymim/autograd/grad_pool.hpp"
 #include "tinymim/autograd/no_grad.hpp"
-#include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/elementwise.hpp"  // fill (the CPU overload; other backends bring theirs)
 #include "tinymim/core/error.hpp"
 #include "tinymim/tensor/tensor.hpp"
 

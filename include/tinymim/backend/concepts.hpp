@@ -12,6 +12,7 @@ namespace tinymim {
 template <class B>
 concept backend = requires(std::size_t n, void* p, const void* cp) {
     { B::name } -> std::convertible_to<const char*>;
+    { B::host_memory } -> std::convertible_to<bool>;  // whether the host may read a tensor's memory in place
     { B::allocate(n) } -> std::same_as<void*>;
     B::deallocate(p, n);
     B::copy_to_host(p, cp, n);

@@ -7,19 +7,22 @@
 // instantiations of ops that multiply matrices, normalise or take losses belong in host TUs.
 #pragma once
 
-#include "tinymim/backend/cpu/elementwise.hpp"
-#include "tinymim/backend/cpu/tokens.hpp"
+#include "tinymim/backend/cpu/kernels/elementwise.hpp"
+#include "tinymim/backend/cpu/kernels/tokens.hpp"
 #include "tinymim/backend/kinds.hpp"
 
 #if defined(__CUDACC__)
 #include "tinymim/backend/cuda/kernels.cuh"
 #else
-#include "tinymim/backend/cpu/activation.hpp"
-#include "tinymim/backend/cpu/attention.hpp"
-#include "tinymim/backend/cpu/attention_half.hpp"
-#include "tinymim/backend/cpu/branch.hpp"
-#include "tinymim/backend/cpu/gemm.hpp"
-#include "tinymim/backend/cpu/losses.hpp"
-#include "tinymim/backend/cpu/mlp.hpp"
-#include "tinymim/backend/cpu/relation.hpp"
+#include "tinymim/backend/cpu/blas/gemm.hpp"
+#include "tinymim/backend/cpu/blas/packed_weight.hpp"
+#include "tinymim/backend/cpu/blas/small_gemm.hpp"
+#include "tinymim/backend/cpu/fused/attention_half.hpp"
+#include "tinymim/backend/cpu/fused/branch.hpp"
+#include "tinymim/backend/cpu/fused/mlp.hpp"
+#include "tinymim/backend/cpu/fused/plan.hpp"
+#include "tinymim/backend/cpu/kernels/attention.hpp"
+#include "tinymim/backend/cpu/kernels/losses.hpp"
+#include "tinymim/backend/cpu/kernels/relation_kl.hpp"
+#include "tinymim/backend/cpu/kernels/rows.hpp"
 #endif

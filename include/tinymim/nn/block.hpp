@@ -9,14 +9,13 @@
 
 #include "tinymim/core/random.hpp"
 #include "tinymim/nn/linear.hpp"
+#include "tinymim/fused/attention_qkv.hpp"
+#include "tinymim/fused/attention_residual.hpp"
+#include "tinymim/fused/mlp_residual.hpp"
 #include "tinymim/ops/attention.hpp"
-#include "tinymim/ops/attention_residual.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
-#include "tinymim/ops/mlp.hpp"
-#include "tinymim/ops/norm_linear.hpp"
-#include "tinymim/ops/residual.hpp"
 
 namespace tinymim::nn {
 
@@ -85,7 +84,7 @@ struct block {
         }
         if (run.stop_after_qkv) return x;
         const T scale = T(1) / std::sqrt(T(D / h));
-        auto a = ops::attention_qkv(qkv, h, scale);
+        auto a = fused::attention_qkv(qkv, h, scale);
         auto attn_out = attn.proj(t, a.out);
         auto r1 = ops::add(x, ops::drop_path(attn_out, T(run.drop_path), run.rng.fork(1), run.training));
         auto mlp_out = mlp.fc2(t, ops::gelu(mlp.fc1(t, norm2(t, r1))));
@@ -101,20 +100,17 @@ struct block {
         return out;
     }
 
-    // Nothing reads this block's intermediates: fused ops keep only what the backward needs (the
-    // normalised rows, qkv, the attention output, the MLP's pre-activation); the attention probabilities
-    // and the GELU output are recomputed, the branch outputs never stored, and the layer norms' outputs
-    // go straight into the qkv and fc1 products with their biases (ops/norm_linear.hpp). With nothing to
-    // differentiate (a frozen teacher), both halves run in cache-sized blocks (ops/attention_residual.hpp,
-    // ops/mlp.hpp).
+    // Nothing reads this block's intermediates: the same two residual halves as fused ops, which keep only
+    // what the backward needs (docs/design/fused-ops.md):
+    //   x = x + drop_path(proj(attention(qkv(norm1(x)))));  x = x + drop_path(fc2(gelu(fc1(norm2(x)))))
     template <class S>
     [[nodiscard]] var<T, S, B> forward_fused(tape<B>& t, const var<T, S, B>& x, const block_run& run, std::size_t h) {
         const T scale = T(1) / std::sqrt(T(D / h));
-        auto r1 = ops::attention_residual(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
-                                          attn.qkv.bias.on(t), attn.proj.weight.on(t), attn.proj.bias.on(t), h, scale,
-                                          {run.drop_path, run.rng.fork(1), run.training});
-        return ops::mlp_residual(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t), mlp.fc1.bias.on(t),
-                                 mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), {run.drop_path, run.rng.fork(2), run.training});
+        const ops::drop_path_run dp1{run.drop_path, run.rng.fork(1), run.training}, dp2{run.drop_path, run.rng.fork(2), run.training};
+        auto r1 = fused::attention_residual(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
+                                            attn.qkv.bias.on(t), attn.proj.weight.on(t), attn.proj.bias.on(t), h, scale, dp1);
+        return fused::mlp_residual(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t), mlp.fc1.bias.on(t),
+                                   mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), dp2);
     }
 
     void init(const counter_rng& rng) {

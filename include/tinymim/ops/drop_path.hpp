@@ -12,6 +12,15 @@
 
 namespace tinymim::ops {
 
+// A drop path as a fused residual branch takes it: each sample's branch dropped with probability p while
+// training (kept ones scaled by 1/(1-p)); the draw of sample b is rng.uniform(b), as drop_path's.
+struct drop_path_run {
+    double p = 0;
+    counter_rng rng{};
+    bool training = false;
+    bool none_dropped = false;  // the dropped samples were taken out (kept_samples): scale every one by 1/(1-p)
+};
+
 namespace detail {
 // Whether a drop path of probability p drops sample b: its draw is rng.uniform(b).
 [[nodiscard]] inline bool drop_path_drops(const counter_rng& rng, std::size_t b, double p) { return rng.uniform(b) < p; }

@@ -13,7 +13,7 @@ namespace detail {
 // The backward of y = a · Wᵀ + b over `rows` rows, from dy: dx (+)= dy · W (sx null or needing no
 // gradient: skipped), dW (+)= dyᵀ · a, db += the column sums of dy (sb may be null). A first gradient
 // is written by its GEMM (beta 0), a later one added (beta 1). Shared by linear and the fused residual
-// branches (ops/residual.hpp), which pass a recomputed activation as `a`.
+// branches (fused/residual_branch.hpp), which pass a recomputed activation as `a`.
 template <element T, backend B>
 void linear_backward(tape<B>& t, std::size_t rows, std::size_t in, std::size_t out, const T* dy, const T* a, slot<T>* sx,
                      slot<T>* sw, slot<T>* sb) {

@@ -21,7 +21,7 @@ template <element T, class S, class SL, backend B>
     TINYMIM_CHECK(labels.size() == rows, "cross_entropy: ", rows, " rows of logits ", logits.shape().str(), " but ",
                   labels.size(), " labels");
     TINYMIM_CHECK(smoothing >= T(0) && smoothing < T(1), "cross_entropy: label smoothing ", smoothing, " outside [0, 1)");
-    if constexpr (std::is_same_v<B, cpu>) {
+    if constexpr (B::host_memory) {  // labels checked where the host can read them
         for (std::size_t r = 0; r < rows; ++r)
             TINYMIM_CHECK(labels[r] >= 0 && std::size_t(labels[r]) < c, "cross_entropy: label ", labels[r], " of row ", r,
                           " is outside [0, ", c, ")");

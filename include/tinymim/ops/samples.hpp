@@ -1,5 +1,5 @@
 // Some samples of a batch: what lets a residual half under drop path compute only the samples it keeps
-// (ops/mlp.hpp, ops/attention_residual.hpp). A dropped sample's branch is multiplied by zero, so its
+// (fused/mlp_residual.hpp, fused/attention_residual.hpp). A dropped sample's branch is multiplied by zero, so its
 // products, layer norm, GELU and attention — forward and backward — are work thrown away: with p = 0.1
 // about a tenth of a student's block. timm's DropPath computes them (its branch is x * mask). The halves
 // read the kept samples' rows in place (layer_norm_linear, residual_linear with the runs); the ops here
@@ -54,6 +54,13 @@ struct sample_runs_view {
         each(f, [](std::size_t, std::size_t) {});
     }
 };
+
+// f(first, count, position) for each run of *kept, or once for the whole batch of `batch` when kept is null.
+template <class F>
+void for_each_run(const sample_runs_view* kept, std::size_t batch, F&& f) {
+    if (kept != nullptr) kept->each(f);
+    else if (batch != 0) f(std::size_t(0), batch, std::size_t(0));
+}
 
 // Some samples of a batch of `batch`, as ascending runs of consecutive indices.
 struct sample_runs {

@@ -80,7 +80,7 @@ template <element T, class S, class SI, backend B>
     using SY = shape_ops::with_tokens_t<S, SI::static_extents[1]>;
     const std::size_t batch = x.extent(0), n = x.extent(1), d = x.extent(2), k = idx.extent(1);
     TINYMIM_CHECK(idx.extent(0) == batch, "gather_tokens: idx ", idx.shape().str(), " does not match x ", x.shape().str());
-    if constexpr (std::is_same_v<B, cpu>) {
+    if constexpr (B::host_memory) {  // indices checked where the host can read them
         for (std::size_t i = 0; i < idx.size(); ++i)
             TINYMIM_CHECK(idx[i] >= 0 && std::size_t(idx[i]) < n, "gather_tokens: index ", idx[i], " at position ", i,
                           " is outside [0, ", n, ")");

@@ -64,32 +64,32 @@ public:
 
     // Host element access (CPU backend only).
     T& operator[](std::size_t i)
-        requires std::is_same_v<B, cpu>
+        requires B::host_memory
     {
         return data_[i];
     }
     const T& operator[](std::size_t i) const
-        requires std::is_same_v<B, cpu>
+        requires B::host_memory
     {
         return data_[i];
     }
     T* begin()
-        requires std::is_same_v<B, cpu>
+        requires B::host_memory
     {
         return data_;
     }
     T* end()
-        requires std::is_same_v<B, cpu>
+        requires B::host_memory
     {
         return data_ + size_;
     }
     const T* begin() const
-        requires std::is_same_v<B, cpu>
+        requires B::host_memory
     {
         return data_;
     }
     const T* end() const
-        requires std::is_same_v<B, cpu>
+        requires B::host_memory
     {
         return data_ + size_;
     }

@@ -11,7 +11,7 @@ namespace tinymim::train {
 // Bind the result with auto&&: a reference for the CPU, a new tensor for other backends.
 template <class B, class T, class S>
 [[nodiscard]] decltype(auto) on_backend(const tensor<T, S, cpu>& x) {
-    if constexpr (std::is_same_v<B, cpu>) {
+    if constexpr (std::is_same_v<B, cpu>) {  // the loader's own batch, no copy
         return (x);
     } else {
         tensor<T, S, B> y(x.shape());

@@ -18,6 +18,7 @@ namespace tinymim::backends {
 struct cpu {
     static constexpr const char* name = "cpu";
     static constexpr std::size_t alignment = 64;
+    static constexpr bool host_memory = true;  // the host can read its tensors in place
 
     static void* allocate(std::size_t bytes) {
         if (bytes == 0) return nullptr;
@@ -42,7 +43,8 @@ namespace cpu_detail {
 // What a per-thread buffer is for: buffers of different purposes can be live at once on one thread.
 enum class scratch : int {
     gemm_partials, attention_probs, attention_grad, branch_act, branch_out, branch_grad, mlp_norm, row_sums, relation_loss,
-    packed_first, packed_second  // packed_weight's panels: a block's first and second weight
+    packed_first, packed_second,  // packed_weight's panels: a block's first and second weight
+    weight_bias                   // [W | b] of a frozen half's first product
 };
 
 // A buffer of at least `count` values for the calling thread and purpose, kept between calls (grown,

@@ -1,6 +1,7 @@
 // CUDA kernels: exact (erf) GELU, row softmax and log-softmax, layer norm, MAE's patch
-// standardisation; forward and backward, as in backend/cpu/activation.hpp. Row kernels run one block
-// per row and accumulate in double like the CPU ones.
+// standardisation; forward and backward, as in backend/cpu/kernels/rows.hpp. Row kernels run one block
+// per row and accumulate their sums in double (the CPU's row kernels accumulate in float, except the
+// patch standardisation's moments).
 #pragma once
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// CUDA kernels: multi-head attention on a fused qkv projection, as backend/cpu/attention.hpp (same
+// CUDA kernels: multi-head attention on a fused qkv projection, as backend/cpu/kernels/attention.hpp (same
 // arguments, same results). No head is copied: for each head, one strided-batched cuBLAS call over the
 // samples reads q, k, v in place in the projection (row stride 3·width, one sample every tokens·3·width
 // values) and writes the output straight into the merged [B, N, width] layout (row stride width), and

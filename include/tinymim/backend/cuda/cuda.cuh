@@ -224,6 +224,7 @@ namespace backends {
 // host wait for that stream, so a value read back is final.
 struct cuda {
     static constexpr const char* name = "cuda";
+    static constexpr bool host_memory = false;  // tensors live on the device
 
     static void* allocate(std::size_t bytes) { return cuda_detail::caching_allocator::instance().allocate(bytes); }
     static void deallocate(void* p, std::size_t bytes) {

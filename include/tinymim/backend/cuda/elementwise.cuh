@@ -1,5 +1,5 @@
 // CUDA kernels for fills, element-wise arithmetic with trailing broadcasts, reductions, and the AdamW
-// update: the same functions, arguments and accumulate conventions as backend/cpu/elementwise.hpp.
+// update: the same functions, arguments and accumulate conventions as backend/cpu/kernels/elementwise.hpp.
 #pragma once
 
 #include <cmath>
@@ -114,7 +114,7 @@ template <class T>
     return h;
 }
 
-// The fused AdamW update of backend/cpu/elementwise.hpp, one thread per parameter value.
+// The fused AdamW update of backend/cpu/kernels/elementwise.hpp, one thread per parameter value.
 template <class T>
 void adamw_update(cuda, std::size_t n, T* p, const T* g, T* m, T* v, double lr, double b1, double b2, double eps,
                   double wd, double bc1, double bc2, double grad_scale) {

@@ -1,5 +1,5 @@
 // CUDA kernels for the losses (cross-entropy with label smoothing, KL from student logits, MSE,
-// smooth-L1, cosine), as in backend/cpu/losses.hpp: per-row terms in double, summed in a fixed order.
+// smooth-L1, cosine), as in backend/cpu/kernels/losses.hpp: per-row terms in double, summed in a fixed order.
 #pragma once
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // CUDA kernels that move tokens (head split/merge, token copies, gathers and scatters, patchify), as
-// in backend/cpu/tokens.hpp. Every output entry has one writer, so accumulation needs no atomics.
+// in backend/cpu/kernels/tokens.hpp. Every output entry has one writer, so accumulation needs no atomics.
 #pragma once
 
 #include <cstddef>

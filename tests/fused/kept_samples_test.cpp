@@ -2,7 +2,7 @@
 // take_samples / put_samples and their gradients, and mlp_residual / attention_residual with a drop path
 // against the separate ops, which compute every sample and multiply the dropped ones by zero. And the
 // residual's gradient passed rather than copied (tape::pass_grad).
-#include "common.hpp"
+#include "../support/common.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,15 +10,15 @@
 #include <vector>
 
 #include "tinymim/ops/attention.hpp"
-#include "tinymim/ops/attention_residual.hpp"
+#include "tinymim/fused/attention_residual.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
 #include "tinymim/ops/layer_norm.hpp"
 #include "tinymim/ops/linear.hpp"
-#include "tinymim/ops/mlp.hpp"
+#include "tinymim/fused/mlp_residual.hpp"
 #include "tinymim/ops/reduce.hpp"
-#include "tinymim/ops/residual.hpp"
+#include "tinymim/fused/residual_linear.hpp"
 #include "tinymim/ops/samples.hpp"
 
 using namespace tinymim;
@@ -145,7 +145,7 @@ void check_block_halves_against_the_separate_ops() {
                                         {0.3, counter_rng(4), true}};
     for (const bool attention : {false, true}) {
         for (const auto& dp : cases) {
-            auto run = [&](bool fused) {
+            auto run = [&](bool fast) {
                 tape<cpu> t;
                 auto xv = leaf(t, x);
                 auto gv = leaf(t, g);
@@ -159,14 +159,12 @@ void check_block_halves_against_the_separate_ops() {
                 auto wpv = leaf(t, wp);
                 auto bpv = leaf(t, bp);
                 var<double, shape<dyn, n, D>> y;
-                if (fused) {
-                    y = attention ? ops::attention_residual(xv, gv, bev, 1e-6, wqv, bqv, wpv, bpv, heads, scale, dp)
-                                  : ops::mlp_residual(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v, dp);
+                if (fast) {
+                    y = attention ? fused::attention_residual(xv, gv, bev, 1e-6, wqv, bqv, wpv, bpv, heads, scale, dp)
+                                  : fused::mlp_residual(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v, dp);
                 } else {
-                    auto ln = ops::layer_norm(xv, gv, bev, 1e-6);
-                    auto branch = attention ? ops::linear(ops::attention_qkv(ops::linear(ln, wqv, bqv), heads, scale).out, wpv, bpv)
-                                            : ops::linear(ops::gelu(ops::linear(ln, w1v, b1v)), w2v, b2v);
-                    y = ops::add(xv, ops::drop_path(branch, dp.p, dp.rng, dp.training));
+                    y = attention ? fused::attention_residual.reference(xv, gv, bev, 1e-6, wqv, bqv, wpv, bpv, heads, scale, dp)
+                                  : fused::mlp_residual.reference(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v, dp);
                 }
                 ops::sum(ops::mul(y, input(t, weights))).backward();
                 std::vector<double> all(y.data(), y.data() + y.size());
@@ -225,7 +223,7 @@ BOOST_AUTO_TEST_CASE(a_residual_gets_its_outputs_gradient_passed_or_copied) {
             auto bv = leaf(t, b);
             auto rv = leaf(t, r);
             auto res = use == 1 ? ops::scale(rv, 2.0) : use == 2 ? xv : rv;
-            auto y = ops::residual_linear(xv, wv, bv, res);
+            auto y = fused::residual_linear(xv, wv, bv, res);
             ops::sum(ops::mul(y, input(t, weights))).backward();
             BOOST_TEST_CONTEXT("retain " << retain << ", use " << use) {
                 if (use == 0)

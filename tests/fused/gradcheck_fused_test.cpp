@@ -1,23 +1,23 @@
-// The fused ops: residual branches (linear and GELU + linear, with and without drop path) and attention
-// on a fused qkv without kept probabilities — gradient checks in double, and equality with the separate
-// ops they replace.
-#include "common.hpp"
+// The fused ops: residual branches (linear and GELU + linear, with and without drop path), layer norm +
+// linear, the frozen halves and attention on a fused qkv without kept probabilities — gradient checks in
+// double, and equality with each op's reference() (the ops/ it stands for).
+#include "../support/common.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "tinymim/ops/attention.hpp"
-#include "tinymim/ops/attention_residual.hpp"
+#include "tinymim/fused/attention_residual.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
 #include "tinymim/ops/layer_norm.hpp"
 #include "tinymim/ops/linear.hpp"
-#include "tinymim/ops/mlp.hpp"
-#include "tinymim/ops/norm_linear.hpp"
+#include "tinymim/fused/mlp_residual.hpp"
+#include "tinymim/fused/layer_norm_linear.hpp"
 #include "tinymim/ops/reduce.hpp"
-#include "tinymim/ops/residual.hpp"
+#include "tinymim/fused/residual_linear.hpp"
 
 using namespace tinymim;
 using tt::max_abs_diff;
@@ -44,8 +44,8 @@ BOOST_AUTO_TEST_CASE(residual_linear_all_inputs) {
     auto w = randn<shape<6, 5>>(2);
     auto b = randn<shape<6>>(3);
     auto r = randn<shape<dyn, 3, 6>>(4, 4, 3, 6);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return ops::residual_linear(a, c, d, e); }, x, w, b, r);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return ops::residual_linear(a, c, d, e, dropping); },
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_linear(a, c, d, e); }, x, w, b, r);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_linear(a, c, d, e, dropping); },
                        x, w, b, r);
 }
 
@@ -54,10 +54,10 @@ BOOST_AUTO_TEST_CASE(residual_gelu_linear_all_inputs) {
     auto w = randn<shape<6, 5>>(6);
     auto b = randn<shape<6>>(7);
     auto r = randn<shape<dyn, 3, 6>>(8, 4, 3, 6);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return ops::residual_gelu_linear(a, c, d, e); }, x, w,
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_gelu_linear(a, c, d, e); }, x, w,
                        b, r);
     TT_CHECK_GRADIENTS(
-        [](cpu_tape&, auto a, auto c, auto d, auto e) { return ops::residual_gelu_linear(a, c, d, e, dropping); }, x, w, b, r);
+        [](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_gelu_linear(a, c, d, e, dropping); }, x, w, b, r);
 }
 
 // Values and every gradient equal those of add(residual, drop_path(linear(act(x), W, b))), in double.
@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(residual_branches_equal_the_separate_ops) {
     const auto weights = randn<shape<dyn, 3, 6>>(13, 4, 3, 6);
     for (const bool gelu : {false, true}) {
         for (const bool drop : {false, true}) {
-            auto run = [&](bool fused) {
+            auto run = [&](bool fast) {
                 tape<cpu> t;
                 auto xv = leaf(t, x);
                 auto wv = leaf(t, w);
@@ -77,11 +77,11 @@ BOOST_AUTO_TEST_CASE(residual_branches_equal_the_separate_ops) {
                 auto rv = leaf(t, r);
                 const ops::drop_path_run dp = drop ? dropping : ops::drop_path_run{};
                 var<double, shape<dyn, 3, 6>> y;
-                if (fused) {
-                    y = gelu ? ops::residual_gelu_linear(xv, wv, bv, rv, dp) : ops::residual_linear(xv, wv, bv, rv, dp);
+                if (fast) {
+                    y = gelu ? fused::residual_gelu_linear(xv, wv, bv, rv, dp) : fused::residual_linear(xv, wv, bv, rv, dp);
                 } else {
-                    auto branch = ops::linear(gelu ? ops::gelu(xv) : xv, wv, bv);
-                    y = ops::add(rv, ops::drop_path(branch, dp.p, dp.rng, dp.training));
+                    y = gelu ? fused::residual_gelu_linear.reference(xv, wv, bv, rv, dp)
+                             : fused::residual_linear.reference(xv, wv, bv, rv, dp);
                 }
                 ops::sum(ops::mul(y, input(t, weights))).backward();
                 std::vector<double> all(y.data(), y.data() + y.size());
@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(residual_branches_equal_the_separate_ops) {
     }
 }
 
-// Large enough for the CPU's cache-sized row blocks (backend/cpu/branch.hpp): 2 400 rows of 384 -> 96, at
+// Large enough for the CPU's cache-sized row blocks (backend/cpu/fused/branch.hpp): 2 400 rows of 384 -> 96, at
 // one and at two threads, the values and the gradients still those of the separate ops.
 BOOST_AUTO_TEST_CASE(residual_branches_in_row_blocks_equal_the_separate_ops) {
     constexpr std::size_t n = 50, in = 384, out = 96, batch = 48;
@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(residual_branches_in_row_blocks_equal_the_separate_ops) {
         for (const bool gelu : {false, true}) {
             for (const bool drop : {false, true}) {
                 for (const int other : {0, 1, 2}) {
-                    auto run = [&](bool fused) {
+                    auto run = [&](bool fast) {
                         tape<cpu> t;
                         auto xv = leaf(t, x);
                         auto wv = leaf(t, w);
@@ -128,11 +128,11 @@ BOOST_AUTO_TEST_CASE(residual_branches_in_row_blocks_equal_the_separate_ops) {
                         if (other == 1) before = second();
                         const ops::drop_path_run dp = drop ? ops::drop_path_run{0.5, drop_rng, true} : ops::drop_path_run{};
                         var<double, shape<dyn, n, out>> y;
-                        if (fused) {
-                            y = gelu ? ops::residual_gelu_linear(xv, wv, bv, rv, dp) : ops::residual_linear(xv, wv, bv, rv, dp);
+                        if (fast) {
+                            y = gelu ? fused::residual_gelu_linear(xv, wv, bv, rv, dp) : fused::residual_linear(xv, wv, bv, rv, dp);
                         } else {
-                            auto branch = ops::linear(gelu ? ops::gelu(xv) : xv, wv, bv);
-                            y = ops::add(rv, ops::drop_path(branch, dp.p, dp.rng, dp.training));
+                            y = gelu ? fused::residual_gelu_linear.reference(xv, wv, bv, rv, dp)
+                                     : fused::residual_linear.reference(xv, wv, bv, rv, dp);
                         }
                         auto loss = ops::sum(ops::mul(y, input(t, weights)));
                         if (other == 1) loss = ops::add(loss, before);
@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(layer_norm_linear_all_inputs) {
     auto be = randn<shape<5>>(32);
     auto w = randn<shape<4, 5>>(33);
     auto b = randn<shape<4>>(34);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e, auto f) { return ops::layer_norm_linear(a, c, d, 1e-6, e, f); },
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e, auto f) { return fused::layer_norm_linear(a, c, d, 1e-6, e, f); },
                        x, g, be, w, b);
 }
 
@@ -176,7 +176,7 @@ void layer_norm_linear_against_the_separate_ops() {
     const auto b = randn<shape<9>>(39);
     const auto weights = randn<shape<dyn, 7, 9>>(40, 5, 7, 9);
     for (const int other : {-1, 0, 1, 2}) {  // -1: nothing requires a gradient
-        auto run = [&](bool fused) {
+        auto run = [&](bool fast) {
             tape<cpu> t;
             auto mk = [&](const auto& v) { return other < 0 ? input(t, v) : leaf(t, v); };
             auto xv = mk(x);
@@ -187,7 +187,7 @@ void layer_norm_linear_against_the_separate_ops() {
             auto second = [&] { return ops::add(ops::sum(ops::mul(xv, xv)), ops::sum(ops::mul(wv, wv))); };
             var<double, shape<>> before;
             if (other == 1) before = second();
-            auto y = fused ? ops::layer_norm_linear(xv, gv, bev, 1e-6, wv, bv) : ops::linear(ops::layer_norm(xv, gv, bev, 1e-6), wv, bv);
+            auto y = fast ? fused::layer_norm_linear(xv, gv, bev, 1e-6, wv, bv) : fused::layer_norm_linear.reference(xv, gv, bev, 1e-6, wv, bv);
             std::vector<double> all(y.data(), y.data() + y.size());
             if (other >= 0) {
                 auto loss = ops::sum(ops::mul(y, input(t, weights)));
@@ -227,13 +227,13 @@ void mlp_residual_against_the_two_ops() {
     const auto b2 = randn<shape<D>>(47);
     const auto weights = randn<shape<dyn, 50, D>>(48, 12, 50, D);
     std::vector<double> w1b(H * (D + 1));
-    ops::detail::weight_with_bias(w1.data(), b1.data(), H, D, w1b.data());
+    backends::weight_with_bias(cpu{}, w1.data(), b1.data(), H, D, w1b.data());
     const int threads_before = num_threads();
     for (const int threads : {1, 2}) {
         set_num_threads(threads);
         BOOST_TEST(backends::mlp_streamed(cpu{}, 600, D, H, sizeof(double)) == backends::cpu_packs_weights);
         for (const bool grads : {false, true}) {
-            auto run = [&](bool fused) {
+            auto run = [&](bool fast) {
                 tape<cpu> t;
                 auto mk = [&](const auto& v) { return grads ? leaf(t, v) : input(t, v); };
                 auto xv = mk(x);
@@ -243,8 +243,8 @@ void mlp_residual_against_the_two_ops() {
                 auto b1v = mk(b1);
                 auto w2v = mk(w2);
                 auto b2v = mk(b2);
-                auto y = fused ? ops::mlp_residual(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v)
-                               : ops::residual_gelu_linear(ops::layer_norm_linear(xv, gv, bev, 1e-6, w1v, b1v), w2v, b2v, xv);
+                auto y = fast ? fused::mlp_residual(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v)
+                               : fused::mlp_residual.reference(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v);
                 std::vector<double> all(y.data(), y.data() + y.size());
                 if (grads) {
                     ops::sum(ops::mul(y, input(t, weights))).backward();
@@ -279,7 +279,7 @@ BOOST_AUTO_TEST_CASE(mlp_residual_equals_the_two_ops) {
     mlp_residual_against_the_two_ops<192, 768>();
 }
 
-// The attention half on enough samples for the CPU's sample blocks (backend/cpu/attention_half.hpp): 24
+// The attention half on enough samples for the CPU's sample blocks (backend/cpu/fused/attention_half.hpp): 24
 // samples of 50 tokens, width 24 in 3 heads; at one and two threads, with gradients (the three ops) and
 // without (the blocks), the values and gradients of the three ops it stands for. In double to rounding,
 // and in float (oneMKL's float kernels where the build has them) to float rounding.
@@ -296,7 +296,7 @@ BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
     const auto bp = randn<shape<D>>(57);
     const auto weights = randn<shape<dyn, n, D>>(58, batch, n, D);
     const double scale = 1 / std::sqrt(double(D / heads));
-    auto run = [&]<class T>(bool fused, bool grads, T) {
+    auto run = [&]<class T>(bool fast, bool grads, T) {
         auto cast = [](const auto& v) {
             tensor<T, typename std::remove_cvref_t<decltype(v)>::shape_type> c(v.shape());
             for (std::size_t i = 0; i < v.size(); ++i) c[i] = T(v[i]);
@@ -314,9 +314,8 @@ BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
         auto bqv = mk(bqc);
         auto wpv = mk(wpc);
         auto bpv = mk(bpc);
-        auto y = fused ? ops::attention_residual(xv, gv, bev, T(1e-6), wqv, bqv, wpv, bpv, heads, T(scale))
-                       : ops::residual_linear(ops::attention_qkv_out(ops::layer_norm_linear(xv, gv, bev, T(1e-6), wqv, bqv), heads, T(scale)),
-                                              wpv, bpv, xv);
+        auto y = fast ? fused::attention_residual(xv, gv, bev, T(1e-6), wqv, bqv, wpv, bpv, heads, T(scale))
+                       : fused::attention_residual.reference(xv, gv, bev, T(1e-6), wqv, bqv, wpv, bpv, heads, T(scale));
         std::vector<double> all(y.data(), y.data() + y.size());
         if (grads) {
             ops::sum(ops::mul(y, input(t, wc))).backward();
@@ -326,7 +325,7 @@ BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
         return all;
     };
     std::vector<double> wqb(3 * D * (D + 1));
-    ops::detail::weight_with_bias(wq.data(), bq.data(), 3 * D, D, wqb.data());
+    backends::weight_with_bias(cpu{}, wq.data(), bq.data(), 3 * D, D, wqb.data());
     const int threads_before = num_threads();
     for (const int threads : {1, 2}) {
         set_num_threads(threads);
@@ -366,20 +365,20 @@ BOOST_AUTO_TEST_CASE(residual_linear_reports_a_residual_of_the_wrong_shape) {
     auto w = input(t, randn<shape<6, 5>>(15));
     auto b = input(t, randn<shape<6>>(16));
     auto r = input(t, randn<shape<dyn, 3, 6>>(17, 3, 3, 6));  // batch 3, the branch has 2
-    BOOST_CHECK_EXCEPTION((void)ops::residual_linear(x, w, b, r), tinymim::error, [](const tinymim::error& e) {
+    BOOST_CHECK_EXCEPTION((void)fused::residual_linear(x, w, b, r), tinymim::error, [](const tinymim::error& e) {
         return std::string(e.what()).find("residual") != std::string::npos;
     });
 }
 
 BOOST_AUTO_TEST_CASE(attention_without_kept_probabilities) {
     auto x = randn<shape<dyn, 7, 36>>(18, 3, 7, 36);  // width 12, 3 heads of 4
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a) { return ops::attention_qkv_out(a, 3, 0.5); }, x);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a) { return fused::attention_qkv_out(a, 3, 0.5); }, x);
     // The same output and qkv gradient as attention_qkv's (which keeps the probabilities).
     const auto wo = randn<shape<dyn, 7, 12>>(19, 3, 7, 12);
     auto run = [&](bool keep) {
         tape<cpu> t;
         auto v = leaf(t, x);
-        auto out = keep ? ops::attention_qkv(v, 3, 0.5).out : ops::attention_qkv_out(v, 3, 0.5);
+        auto out = keep ? fused::attention_qkv(v, 3, 0.5).out : fused::attention_qkv_out(v, 3, 0.5);
         ops::sum(ops::mul(out, input(t, wo))).backward();
         std::vector<double> all(out.data(), out.data() + out.size());
         all.insert(all.end(), v.grad(), v.grad() + v.size());

@@ -179,4 +179,27 @@ void adamw_update(cpu, std::size_t n, T* p, const T* g, T* m, T* v, double lr, d
     }
 }
 
+// [W | b]: each of W's `out` rows of `in` values followed by b's value — the weight that rows carrying a
+// column of ones multiply, so that the GEMM adds the bias.
+template <class T>
+void weight_with_bias(cpu, const T* w, const T* b, std::size_t out, std::size_t in, T* wb) {
+    for (std::size_t o = 0; o < out; ++o) {
+        std::copy(w + o * in, w + (o + 1) * in, wb + o * (in + 1));
+        wb[o * (in + 1) + in] = b[o];
+    }
+}
+
+// The reverse: wb [out, in + 1] into dw [out, in] and db [out], written (fresh) or added.
+template <class T>
+void add_weight_bias(cpu, const T* wb, std::size_t out, std::size_t in, T* dw, bool fresh_w, T* db, bool fresh_b) {
+    for (std::size_t o = 0; o < out; ++o) {
+        const T* r = wb + o * (in + 1);
+        T* d = dw + o * in;
+        if (fresh_w) std::copy(r, r + in, d);
+        else
+            for (std::size_t j = 0; j < in; ++j) d[j] += r[j];
+        db[o] = fresh_b ? r[in] : db[o] + r[in];
+    }
+}
+
 }  // namespace tinymim::backends

@@ -14,32 +14,20 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "tinymim/backend/cpu/activation.hpp"  // layer_norm_forward_ld
-#include "tinymim/backend/cpu/attention.hpp"   // probabilities: a head's softmax(scale · q kᵀ)
-#include "tinymim/backend/cpu/branch.hpp"      // l2_bytes, finish_rows, branch_plan
+#include "tinymim/backend/cpu/kernels/rows.hpp"  // layer_norm_forward_ld
+#include "tinymim/backend/cpu/kernels/attention.hpp"   // probabilities: a head's softmax(scale · q kᵀ)
+#include "tinymim/backend/cpu/fused/branch.hpp"      // l2_bytes, finish_rows, branch_plan
 #include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/gemm.hpp"
+#include "tinymim/backend/cpu/kernels/elementwise.hpp"  // weight_with_bias
+#include "tinymim/core/error.hpp"
+#include "tinymim/backend/cpu/fused/plan.hpp"  // branch_plan, l2_bytes
+#include "tinymim/backend/cpu/blas/gemm.hpp"
+#include "tinymim/backend/cpu/blas/packed_weight.hpp"
+#include "tinymim/backend/cpu/blas/small_gemm.hpp"
 
 namespace tinymim::backends {
 
 namespace cpu_detail {
-// Blocks of `block` samples, `blocks` of them (a multiple of the thread count); blocks == 0 where this
-// does not fit or pay: fewer than two blocks per thread, or one block's buffers — and, unless the weights
-// are packed and streamed (`streamed`), the weights with them — over the L2.
-inline branch_plan plan_attention_half(std::size_t batch, std::size_t n, std::size_t dim, std::size_t elem, bool streamed = false) {
-    branch_plan p;
-    p.threads = std::size_t(gemm_threads());
-    if (batch == 0 || n == 0 || dim == 0) return p;
-    constexpr std::size_t target_rows = 256;  // as the MLP's blocks (backend/cpu/mlp.hpp)
-    const std::size_t samples = std::max<std::size_t>(1, target_rows / n), rows = samples * n;
-    const std::size_t weights = streamed ? 0 : (3 * dim * (dim + 1) + dim * dim) * elem;
-    const std::size_t buffers = (rows * (dim + 1) + rows * 3 * dim + rows * dim + n * n) * elem;
-    if (weights + buffers > l2_bytes() || batch < 2 * p.threads * samples) return p;
-    const std::size_t per_thread = (batch + p.threads * samples - 1) / (p.threads * samples);
-    p.blocks = p.threads * per_thread;
-    p.block = (batch + p.blocks - 1) / p.blocks;
-    return p;
-}
 
 // The sample blocks of both kernels below. Each thread normalises a block into its buffer (with a column
 // of ones after each row when bqkv is null: `qkv` then multiplies [LN(x) | 1] by [Wqkv | bqkv]),
@@ -137,6 +125,23 @@ template <class T>
         [&](std::size_t m, const T* a, std::size_t lda, T* out) { first(m, a, lda, T(0), out, 3 * dim); }, bqkv,
         [&](std::size_t m, const T* o, T* z) { second(m, o, dim, T(0), z, dim); }, bproj, y);
     return true;
+}
+
+// The plan's kernel (plan_attention_residual): streamed on packed weights, or blocked on [Wqkv | bqkv].
+template <class T>
+void attention_residual_forward(cpu, const block_half_plan& plan, std::size_t batch, std::size_t n, std::size_t dim,
+                                std::size_t h, T scale, T eps, const T* x, const T* gamma, const T* beta, const T* wqkv,
+                                const T* bqkv, const T* wproj, const T* bproj, T* y) {
+    bool done = false;
+    if (plan.streamed) {
+        done = attention_half_forward_streamed(cpu{}, batch, n, dim, h, scale, eps, x, gamma, beta, wqkv, bqkv, wproj, bproj, y);
+    } else {
+        T* wb = cpu_detail::thread_buffer<T, cpu_detail::scratch::weight_bias>(3 * dim * (dim + 1));
+        weight_with_bias(cpu{}, wqkv, bqkv, 3 * dim, dim, wb);
+        done = attention_half_forward_blocked(cpu{}, batch, n, dim, h, scale, eps, x, gamma, beta, static_cast<const T*>(wb),
+                                              wproj, bproj, y);
+    }
+    TINYMIM_CHECK(done, "attention_residual: the CPU's sample blocks were planned but not run");
 }
 
 }  // namespace tinymim::backends

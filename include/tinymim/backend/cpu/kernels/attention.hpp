@@ -12,9 +12,10 @@
 
 #include <Eigen/Core>
 
-#include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/cpu/kernels/rows.hpp"
 #include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/gemm.hpp"
+#include "tinymim/backend/cpu/blas/gemm.hpp"
+#include "tinymim/backend/cpu/blas/small_gemm.hpp"
 
 namespace tinymim::backends {
 

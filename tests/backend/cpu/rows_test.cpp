@@ -1,4 +1,4 @@
-// The CPU row kernels (backend/cpu/activation.hpp) in float against double precision.
+// The CPU row kernels (backend/cpu/kernels/rows.hpp) in float against double precision.
 // Softmax rows: every row length around the packet width (the tail goes through a masked load), a row
 // that starts anywhere (the rows of an attention block are contiguous and run in place), alphas of both
 // signs, and inputs far from zero (a row of large negative scores must not underflow to 0 / 0).
@@ -12,9 +12,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/cpu/kernels/rows.hpp"
 #include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/elementwise.hpp"
+#include "tinymim/backend/cpu/kernels/elementwise.hpp"
 
 using namespace tinymim;
 

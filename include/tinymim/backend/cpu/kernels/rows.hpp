@@ -43,7 +43,7 @@ void chunked(std::size_t n, F&& f) {
 
 namespace cpu_detail {
 // y[i] = GELU(x[i]) = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) for i < n, with Eigen's vectorised erf, on
-// the calling thread (the row-blocked branches, backend/cpu/branch.hpp, call it inside their own loops).
+// the calling thread (the row-blocked branches, backend/cpu/fused/branch.hpp, call it inside their own loops).
 template <class T>
 void gelu_values(std::size_t n, const T* x, T* y) {
     Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> xv(x, Eigen::Index(n));
@@ -96,10 +96,8 @@ using const_row_array = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 // y = f(x) over one row of n values (y may be x), every value on the vectorised path: Eigen leaves the
 // last n % P values of a dynamic-size row (P: its packet, 8 floats with AVX2, 16 with AVX-512) to the
-// scalar std::exp (libm's expf was about 1 % of an fm distillation step, whose attention rows are 50
-// long, and 3 % of its attention alone); those go through a zero-padded block of one packet here. A
-// block narrower than the packet would itself run scalar: a fixed block of 8 did, at about 2 % of the
-// fm step, on an AVX-512 host.
+// scalar std::exp, which showed in the profile of the fm models' 50-long attention rows; those go through
+// a zero-padded block of one packet here. A block narrower than the packet would itself run scalar.
 template <class T, class F>
 void vectorised_row(std::size_t n, const T* x, T* y, F&& f) {
     constexpr std::size_t block = std::size_t(Eigen::internal::packet_traits<T>::size);
@@ -302,7 +300,7 @@ void log_softmax_backward(cpu, std::size_t rows, std::size_t n, T alpha, const T
 
 // Layer norm over the last axis of [rows, n], the output's rows ldy >= n values apart; keeps mean and
 // 1/std per row for the backward. ones: ldy > n, and each output row is followed by a 1 (the column a
-// GEMM multiplies by the bias, ops/norm_linear.hpp); the other values past n are left as they are.
+// GEMM multiplies by the bias, fused/layer_norm_linear.hpp); the other values past n are left as they are.
 template <class T>
 void layer_norm_forward_ld(cpu, std::size_t rows, std::size_t n, T eps, const T* x, const T* gamma, const T* beta, T* y,
                            std::size_t ldy, T* mean, T* rstd, bool ones = false) {

@@ -19,7 +19,7 @@
 #include <tinymim/ops/linear.hpp>
 #include <tinymim/ops/losses.hpp>
 #include <tinymim/ops/matmul.hpp>
-#include <tinymim/ops/residual.hpp>
+#include <tinymim/fused/residual_linear.hpp>
 #include <tinymim/ops/reduce.hpp>
 #include <tinymim/ops/softmax.hpp>
 #include <tinymim/ops/tokens.hpp>
@@ -179,29 +179,29 @@ std::map<std::string, op_fn<B>> op_cases() {
     };
     c["attention_qkv_out"] = [](h_t& h) {
         auto x = h.leaf_var("qkv", extents<S3>({2, 17, 72}));  // width 24: 3 heads of 8
-        return h.finish(ops::attention_qkv(x, 3, T(0.35)).out);
+        return h.finish(fused::attention_qkv(x, 3, T(0.35)).out);
     };
     c["attention_qkv_probs"] = [](h_t& h) {
         auto x = h.leaf_var("qkv", extents<S3>({2, 17, 72}));
-        return h.finish(ops::attention_qkv(x, 4, T(0.35)).probs);  // no output gradient: dv is zero
+        return h.finish(fused::attention_qkv(x, 4, T(0.35)).probs);  // no output gradient: dv is zero
     };
     c["attention_qkv_out_recomputed"] = [](h_t& h) {  // probabilities not kept: recomputed in the backward
         auto x = h.leaf_var("qkv", extents<S3>({2, 17, 72}));
-        return h.finish(ops::attention_qkv_out(x, 3, T(0.35)));
+        return h.finish(fused::attention_qkv_out(x, 3, T(0.35)));
     };
     c["residual_linear_drop_path"] = [](h_t& h) {
         auto x = h.leaf_var("x", extents<S3>({6, 9, 20}));
         auto w = h.leaf_var("weight", extents<S2>({12, 20}), 0.3);
         auto b = h.leaf_var("bias", extents<shape<dyn>>({12}));
         auto r = h.leaf_var("residual", extents<S3>({6, 9, 12}));
-        return h.finish(ops::residual_linear(x, w, b, r, {0.4, counter_rng(6), true}));
+        return h.finish(fused::residual_linear(x, w, b, r, {0.4, counter_rng(6), true}));
     };
     c["residual_gelu_linear"] = [](h_t& h) {
         auto x = h.leaf_var("x", extents<S3>({4, 9, 48}), 2.0);
         auto w = h.leaf_var("weight", extents<S2>({12, 48}), 0.2);
         auto b = h.leaf_var("bias", extents<shape<dyn>>({12}));
         auto r = h.leaf_var("residual", extents<S3>({4, 9, 12}));
-        return h.finish(ops::residual_gelu_linear(x, w, b, r));
+        return h.finish(fused::residual_gelu_linear(x, w, b, r));
     };
     c["split_merge_heads"] = [](h_t& h) {
         auto x = h.leaf_var("qkv", extents<shape<dyn, dyn, 72>>({3, 11, 72}));

@@ -6,37 +6,25 @@
 // and read back by the branch. Here each thread takes blocks of rows, normalises them into a buffer,
 // runs both one-thread GEMMs and the GELU on them while they are in cache, and writes only y. The two
 // weights must fit in the L2 together (mlp_forward_blocked) — or, with oneMKL, be packed once and streamed
-// from the L3 (mlp_forward_streamed). Measured alone with oneMKL on the AVX-512 host (docs/performance.md):
-// fm-small's MLP (12 800 × 192, hidden 768) 35.6 → 29.9 ms on two threads, fm-tiny's 10.7 → 8.5 ms
-// (tenth session); vit-small's (6304 × 384, hidden 1536) 67.8 → 55.4 ms streamed (eleventh). The same
-// arithmetic, so the same values as the two ops.
+// from the L3 (mlp_forward_streamed). The same arithmetic, so the same values as the two ops; the gain
+// is in docs/design/fused-ops.md.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 
-#include "tinymim/backend/cpu/activation.hpp"  // gelu_values, layer_norm_forward_ld
-#include "tinymim/backend/cpu/branch.hpp"      // l2_bytes, finish_rows
+#include "tinymim/backend/cpu/kernels/rows.hpp"  // gelu_values, layer_norm_forward_ld
+#include "tinymim/backend/cpu/fused/branch.hpp"      // l2_bytes, finish_rows
 #include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/gemm.hpp"
+#include "tinymim/backend/cpu/kernels/elementwise.hpp"  // weight_with_bias
+#include "tinymim/core/error.hpp"
+#include "tinymim/backend/cpu/fused/plan.hpp"  // branch_plan, l2_bytes
+#include "tinymim/backend/cpu/blas/gemm.hpp"
+#include "tinymim/backend/cpu/blas/packed_weight.hpp"
 
 namespace tinymim::backends {
 
 namespace cpu_detail {
-// Blocks of `block` rows, `blocks` of them (a multiple of the thread count); blocks == 0 where this does
-// not pay or fit: fewer than two blocks of 64 rows per thread, or — unless the weights are packed and
-// streamed (`streamed`) — both weights over the L2.
-inline branch_plan plan_mlp(std::size_t rows, std::size_t dim, std::size_t hidden, std::size_t elem, bool streamed = false) {
-    branch_plan p;
-    p.threads = std::size_t(gemm_threads());
-    const std::size_t weights = (hidden * (dim + 1) + dim * hidden) * elem;
-    constexpr std::size_t target = 256;  // rows: 256 measured 4-6 % faster than 128 on fm-small's, 4 % on fm-tiny's
-    if (rows == 0 || dim == 0 || hidden == 0 || (!streamed && weights > l2_bytes()) || rows < 2 * p.threads * 64) return p;
-    const std::size_t per_thread = std::max<std::size_t>(2, (rows + p.threads * target - 1) / (p.threads * target));
-    p.blocks = p.threads * per_thread;
-    p.block = (rows + p.blocks - 1) / p.blocks;
-    return p;
-}
 
 // The row blocks of both MLP kernels below. Each thread normalises a block into its buffer (with a
 // column of ones after each row when b1 is null: `first` then multiplies [LN(x) | 1] by [W1 | b1]),
@@ -123,6 +111,21 @@ template <class T>
         [&](std::size_t m, const T* a, std::size_t lda, T* h) { first(m, a, lda, T(0), h, hidden); }, b1,
         [&](std::size_t m, const T* h, T* z) { second(m, h, hidden, T(0), z, dim); }, b2, y);
     return true;
+}
+
+// The plan's kernel (plan_mlp_residual): streamed on packed weights, or blocked on [W1 | b1] built here.
+template <class T>
+void mlp_residual_forward(cpu, const block_half_plan& plan, std::size_t rows, std::size_t dim, std::size_t hidden, T eps,
+                          const T* x, const T* gamma, const T* beta, const T* w1, const T* b1, const T* w2, const T* b2, T* y) {
+    bool done = false;
+    if (plan.streamed) {
+        done = mlp_forward_streamed(cpu{}, rows, dim, hidden, eps, x, gamma, beta, w1, b1, w2, b2, y);
+    } else {
+        T* wb = cpu_detail::thread_buffer<T, cpu_detail::scratch::weight_bias>(hidden * (dim + 1));
+        weight_with_bias(cpu{}, w1, b1, hidden, dim, wb);
+        done = mlp_forward_blocked(cpu{}, rows, dim, hidden, eps, x, gamma, beta, static_cast<const T*>(wb), w2, b2, y);
+    }
+    TINYMIM_CHECK(done, "mlp_residual: the CPU's row blocks were planned but not run");
 }
 
 }  // namespace tinymim::backends

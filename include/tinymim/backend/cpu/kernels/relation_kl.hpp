@@ -18,9 +18,10 @@
 
 #include <Eigen/Core>
 
-#include "tinymim/backend/cpu/activation.hpp"  // float_row_packets
+#include "tinymim/backend/cpu/kernels/rows.hpp"  // float_row_packets
 #include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/gemm.hpp"
+#include "tinymim/backend/cpu/blas/gemm.hpp"
+#include "tinymim/backend/cpu/blas/small_gemm.hpp"
 
 namespace tinymim::backends {
 

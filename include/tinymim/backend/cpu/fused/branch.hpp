@@ -6,10 +6,9 @@
 // memory besides the product. With the weight small enough to stay in cache beside a block (the fm
 // and vit-tiny models' MLPs), each thread takes blocks of rows whose GELU output and y fit in half of
 // its L2, computes the GELU into a per-thread buffer, runs a one-thread GEMM on it and adds the bias,
-// the residual and the drop path scale while the block is still in cache. Measured alone with oneMKL
-// (docs/performance.md): fm-tiny's fc2 branch (12 800 × 384 → 96) 6.2 → 4.0 ms on two threads, fm-small's
-// (12 800 × 768 → 192) 8.1 → 7.7 ms; vit-small's (6 304 × 1 536 → 384, a 2.4 MB weight) lost 5 % that
-// way and keeps whole-tensor passes (ops/residual.hpp), the residual and the bias written in one.
+// the residual and the drop path scale while the block is still in cache. A weight over its share of the
+// L2 (vit-small's fc2) keeps whole-tensor passes (fused/residual_branch.hpp); docs/design/fused-ops.md
+// has the measurements behind the bound.
 #pragma once
 
 #include <algorithm>
@@ -17,9 +16,11 @@
 #include <optional>
 #include <vector>
 
-#include "tinymim/backend/cpu/activation.hpp"  // gelu_values, gelu_grad_values
+#include "tinymim/backend/cpu/kernels/rows.hpp"  // gelu_values, gelu_grad_values
 #include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/gemm.hpp"
+#include "tinymim/backend/cpu/fused/plan.hpp"  // branch_plan, l2_bytes
+#include "tinymim/backend/cpu/blas/gemm.hpp"
+#include "tinymim/backend/cpu/blas/packed_weight.hpp"
 
 #if defined(__linux__)
 #include <unistd.h>
@@ -28,36 +29,6 @@
 namespace tinymim::backends {
 
 namespace cpu_detail {
-// The L2 cache of one core in bytes (sysconf where the C library knows it; 1 MiB otherwise).
-inline std::size_t l2_bytes() {
-    static const std::size_t bytes = [] {
-        long v = 0;
-#if defined(__linux__) && defined(_SC_LEVEL2_CACHE_SIZE)
-        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-#endif
-        return v > 0 ? std::size_t(v) : std::size_t(1) << 20;
-    }();
-    return bytes;
-}
-
-// How a branch of `rows` rows, in -> out, is cut into blocks: `blocks` blocks of `block` rows, the same
-// number for each of `threads` threads; blocks == 0 where blocks do not pay (a weight larger than half
-// the L2, or too few rows for two blocks per thread).
-struct branch_plan {
-    std::size_t threads = 1, blocks = 0, block = 0;
-};
-inline branch_plan plan_branch(std::size_t rows, std::size_t in, std::size_t out, std::size_t elem) {
-    branch_plan p;
-    p.threads = std::size_t(gemm_threads());
-    if (rows == 0 || in == 0 || out == 0) return p;
-    const std::size_t half_l2 = l2_bytes() / 2;
-    const std::size_t target = std::min<std::size_t>(512, half_l2 / ((in + out) * elem) / 16 * 16);
-    if (in * out * elem > half_l2 || target < 32 || rows < 2 * p.threads * target) return p;
-    const std::size_t per_thread = (rows + p.threads * target - 1) / (p.threads * target);
-    p.blocks = p.threads * per_thread;
-    p.block = (rows + p.blocks - 1) / p.blocks;
-    return p;
-}
 
 // z[r, :] += b for m rows of `width` (a bias on a block in cache).
 template <class T>
@@ -136,8 +107,7 @@ template <class T>
 // gradient gb [rows, out] (the drop path scale already applied), in the same row blocks: each block's
 // GELU(x) is recomputed into a per-thread buffer and multiplied into the thread's partial of dW there,
 // gb · W goes to a second buffer and GELU'(x) ⊙ it straight into dx. Whole-tensor passes write and read
-// back GELU(x) and gb · W and zero dx first; this way fm-tiny's fc2 branch (12 800 × 384 → 96) took 10.2
-// instead of 13.7 ms on two threads, vit-tiny's (6 304 × 768 → 192) 15.9 instead of 18.8 (oneMKL).
+// back GELU(x) and gb · W and zero dx first.
 // dx and dw may be null (not wanted); add_dx / add_dw: accumulate into them rather than write. The bias
 // gradient is the caller's (a column sum of gb). Returns false, having done nothing, where
 // residual_branch_forward_blocked would.

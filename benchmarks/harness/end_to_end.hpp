@@ -71,7 +71,7 @@ std::pair<double, double> bench_distill(const bench_args& a) {
 }  // namespace bench_detail
 
 template <class B>
-void run_bench_on(const common_options& c, const bench_args& a) {
+bench_args::result run_on(const common_options& c, const bench_args& a) {
     using namespace bench_detail;
     if constexpr (requires { B::set_tf32(true); }) B::set_tf32(a.tf32);
     double secs = 0, flops_per_image = 0;

@@ -1,6 +1,6 @@
-// ops::relation_kl, TinyMIM's relation loss in one op: gradient checks in double, the fused CPU kernel
+// fused::relation_kl, TinyMIM's relation loss in one op: gradient checks in double, the fused CPU kernel
 // against the ops it replaces (double and float, at one and two threads), the fallback, bad shapes.
-#include "common.hpp"
+#include "../support/common.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/losses.hpp"
 #include "tinymim/ops/matmul.hpp"
-#include "tinymim/ops/relation_kl.hpp"
+#include "tinymim/fused/relation_kl.hpp"
 #include "tinymim/ops/softmax.hpp"
 
 using namespace tinymim;
@@ -28,7 +28,7 @@ tensor<T, heads_shape> heads(std::uint64_t seed, std::size_t b, std::size_t h, s
 // The loss and the gradients of A_s and B_s (B_s's empty when it is A_s), fused or composed of
 // matmul, softmax and kl_divergence (the distiller's path before relation_kl).
 template <class T>
-std::vector<double> run(bool fused, bool same, T temperature, const tensor<T, heads_shape>& sa, const tensor<T, heads_shape>& sb,
+std::vector<double> run(bool fast, bool same, T temperature, const tensor<T, heads_shape>& sa, const tensor<T, heads_shape>& sb,
                         const tensor<T, heads_shape>& ta, const tensor<T, heads_shape>& tb) {
     cpu_tape t;
     auto a = leaf(t, sa);
@@ -36,9 +36,8 @@ std::vector<double> run(bool fused, bool same, T temperature, const tensor<T, he
     auto at = input(t, ta);
     auto bt = input(t, tb);
     const T ss = T(1) / std::sqrt(T(sa.extent(3))), ts = T(1) / std::sqrt(T(ta.extent(3)));
-    auto loss = fused ? ops::relation_kl(a, b, ss, at, bt, ts, temperature)
-                      : ops::kl_divergence(ops::softmax(ops::matmul<false, true>(at, bt, ts), T(1) / temperature),
-                                           ops::matmul<false, true>(a, b, ss), temperature);
+    auto loss = fast ? fused::relation_kl(a, b, ss, at, bt, ts, temperature)
+                      : fused::relation_kl.reference(a, b, ss, at, bt, ts, temperature);
     ops::scale(loss, T(3)).backward();  // a seed other than 1: the backward scales what the forward made
     std::vector<double> all{double(loss.data()[0])};
     all.insert(all.end(), a.grad(), a.grad() + a.size());
@@ -69,11 +68,11 @@ BOOST_AUTO_TEST_CASE(gradients_of_the_student_heads) {
         BOOST_TEST_CONTEXT("temperature " << tau) {
             TT_CHECK_GRADIENTS(
                 [&](cpu_tape& t, auto a, auto b) {
-                    return ops::relation_kl(a, b, 0.5, input(t, ta), input(t, tb), 1 / std::sqrt(6.0), tau);
+                    return fused::relation_kl(a, b, 0.5, input(t, ta), input(t, tb), 1 / std::sqrt(6.0), tau);
                 },
                 sa, sb);
             TT_CHECK_GRADIENTS(
-                [&](cpu_tape& t, auto a) { return ops::relation_kl(a, a, 0.5, input(t, ta), input(t, ta), 0.4, tau); }, sa);
+                [&](cpu_tape& t, auto a) { return fused::relation_kl(a, a, 0.5, input(t, ta), input(t, ta), 0.4, tau); }, sa);
         }
     }
 }
@@ -115,12 +114,12 @@ BOOST_AUTO_TEST_CASE(a_teacher_with_gradients_is_differentiated_too) {
     cpu_tape t;
     auto a = leaf(t, sa);
     auto at = leaf(t, ta);
-    auto loss = ops::relation_kl(a, a, 0.5, at, at, 0.5);
+    auto loss = fused::relation_kl(a, a, 0.5, at, at, 0.5);
     loss.backward();
     double norm = 0;
     for (std::size_t i = 0; i < at.size(); ++i) norm += std::abs(at.grad()[i]);
     BOOST_TEST(norm > 0);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto s, auto te) { return ops::relation_kl(s, s, 0.5, te, te, 0.5); },
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto s, auto te) { return fused::relation_kl(s, s, 0.5, te, te, 0.5); },
                        const_cast<tensor<double, heads_shape>&>(sa), const_cast<tensor<double, heads_shape>&>(ta));
 }
 
@@ -138,15 +137,15 @@ BOOST_AUTO_TEST_CASE(reports_heads_that_do_not_pair) {
         }
         return std::string("no error");
     };
-    const std::string m1 = message([&] { return ops::relation_kl(a, a, 0.5, tokens, tokens, 0.5); });
+    const std::string m1 = message([&] { return fused::relation_kl(a, a, 0.5, tokens, tokens, 0.5); });
     BOOST_TEST(m1.find("differ in batch, head count or tokens") != std::string::npos, m1);
     BOOST_TEST(m1.find("[2, 3, 6, 4]") != std::string::npos, m1);
-    const std::string m2 = message([&] { return ops::relation_kl(a, a, 0.5, count, count, 0.5); });
+    const std::string m2 = message([&] { return fused::relation_kl(a, a, 0.5, count, count, 0.5); });
     BOOST_TEST(m2.find("differ in batch, head count or tokens") != std::string::npos, m2);
-    const std::string m3 = message([&] { return ops::relation_kl(a, a, 0.5, wide, a, 0.5); });
+    const std::string m3 = message([&] { return fused::relation_kl(a, a, 0.5, wide, a, 0.5); });
     BOOST_TEST(m3.find("each side's two operands must have one shape") != std::string::npos, m3);
     // Head widths may differ between the sides.
-    BOOST_TEST(message([&] { return ops::relation_kl(a, a, 0.5, wide, wide, 0.5); }) == "no error");
+    BOOST_TEST(message([&] { return fused::relation_kl(a, a, 0.5, wide, wide, 0.5); }) == "no error");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

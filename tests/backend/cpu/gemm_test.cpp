@@ -1,4 +1,4 @@
-// The CPU GEMM (backend/cpu/gemm.hpp) against a plain triple loop in double, through whichever BLAS the
+// The CPU GEMM (backend/cpu/blas/gemm.hpp) against a plain triple loop in double, through whichever BLAS the
 // build links: its thread split (by rows of C, or over the inner dimension of a transposed A with
 // per-thread partials), the small products attention makes, the fixed-shape kernels (small_gemm) and the
 // packed weights of the frozen blocks (packed_weight), for every transpose pair (packed_weight: A · Wᵀ),
@@ -10,7 +10,9 @@
 #include <limits>
 #include <vector>
 
-#include "tinymim/backend/cpu/gemm.hpp"
+#include "tinymim/backend/cpu/blas/gemm.hpp"
+#include "tinymim/backend/cpu/blas/packed_weight.hpp"
+#include "tinymim/backend/cpu/blas/small_gemm.hpp"
 
 using namespace tinymim;
 

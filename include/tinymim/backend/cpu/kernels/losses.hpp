@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "tinymim/backend/cpu/activation.hpp"
+#include "tinymim/backend/cpu/kernels/rows.hpp"
 #include "tinymim/backend/kinds.hpp"
 
 namespace tinymim::backends {
