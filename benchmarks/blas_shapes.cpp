@@ -6,7 +6,8 @@
 //   g++ -O2 -march=native -fopenmp -isystem /usr/include/x86_64-linux-gnu/openblas-openmp \
 //       benchmarks/blas_shapes.cpp \
 //       -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so
-//   g++ -O2 -march=native -fopenmp -DBLAS_SHAPES_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp benchmarks/blas_shapes.cpp \
+//   g++ -O2 -march=native -fopenmp -DBLAS_SHAPES_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp
+//   benchmarks/blas_shapes.cpp \
 //       /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.so.4          (apt-get install libblis-openmp-dev)
 // With -DTINYMIM_BLAS=MKL it is the same target linked against oneMKL (-DBLAS_SHAPES_MKL).
 #if defined(BLAS_SHAPES_MKL)

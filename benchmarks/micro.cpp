@@ -1,6 +1,6 @@
 // Google Benchmark micro-benchmarks: the GEMM shapes of the ViT configurations, layer norm, softmax,
-// attention (on split heads, and fused on a qkv projection), GELU and the relation-KL loss, each forward + backward where it has one;
-// the fused relation term and a frozen block's attention half beside the ops they replace.
+// attention (on split heads, and fused on a qkv projection), GELU and the relation-KL loss, each forward + backward
+// where it has one; the fused relation term and a frozen block's attention half beside the ops they replace.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -33,9 +33,16 @@ void gemm_linear(benchmark::State& st) {
                                                 benchmark::Counter::kIs1000);
 }
 // fm-tiny / fm-small at batch 256 (12800 tokens), vit-small at batch 32 (6304 tokens).
-BENCHMARK(gemm_linear)->Args({12800, 96, 288})->Args({12800, 96, 384})->Args({12800, 384, 96})
-    ->Args({12800, 192, 576})->Args({12800, 192, 768})->Args({6304, 384, 1152})->Args({6304, 384, 1536})
-    ->Args({6304, 1536, 384})->Unit(benchmark::kMillisecond);
+BENCHMARK(gemm_linear)
+    ->Args({12800, 96, 288})
+    ->Args({12800, 96, 384})
+    ->Args({12800, 384, 96})
+    ->Args({12800, 192, 576})
+    ->Args({12800, 192, 768})
+    ->Args({6304, 384, 1152})
+    ->Args({6304, 384, 1536})
+    ->Args({6304, 1536, 384})
+    ->Unit(benchmark::kMillisecond);
 
 template <class F>
 void fwd_bwd(benchmark::State& st, F&& f) {
@@ -86,7 +93,8 @@ void attention_split_merge(benchmark::State& st) {
     auto qkv = randn<shape<dyn, 50, 576>>({256, 50, 576}, 9);
     fwd_bwd(st, [&](tape<cpu>& t) {
         auto x = leaf(t, qkv);
-        auto a = ops::attention(ops::split_heads<3>(x, 6, 0), ops::split_heads<3>(x, 6, 1), ops::split_heads<3>(x, 6, 2));
+        auto a =
+            ops::attention(ops::split_heads<3>(x, 6, 0), ops::split_heads<3>(x, 6, 1), ops::split_heads<3>(x, 6, 2));
         return ops::merge_heads<192>(a.out);
     });
 }
@@ -119,7 +127,8 @@ void relation_term(benchmark::State& st) {
         auto a = leaf(t, sa), b = leaf(t, sb);
         auto at = input(t, ta), bt = input(t, tb);
         auto l = fast ? fused::relation_kl(a, b, ss, at, bt, ts)
-                       : ops::kl_divergence(ops::softmax(ops::matmul<false, true>(at, bt, ts)), ops::matmul<false, true>(a, b, ss));
+                      : ops::kl_divergence(ops::softmax(ops::matmul<false, true>(at, bt, ts)),
+                                           ops::matmul<false, true>(a, b, ss));
         l.backward();
     }
     st.SetLabel(fast ? "relation_kl" : "composed");
@@ -151,8 +160,9 @@ void teacher_attention_half(benchmark::State& st) {
         auto bqv = input(t, bq);
         auto wpv = input(t, wp);
         auto y = fast ? fused::attention_residual(xv, gv, bev, 1e-6f, wqv, bqv, wpv, bpv, 6, scale)
-                       : fused::residual_linear(fused::attention_qkv_out(fused::layer_norm_linear(xv, gv, bev, 1e-6f, wqv, bqv), 6, scale),
-                                              wpv, bpv, xv);
+                      : fused::residual_linear(
+                            fused::attention_qkv_out(fused::layer_norm_linear(xv, gv, bev, 1e-6f, wqv, bqv), 6, scale),
+                            wpv, bpv, xv);
         benchmark::DoNotOptimize(y.data());
     }
     st.SetLabel(fast ? "attention_residual" : "three ops");
@@ -190,8 +200,9 @@ void teacher_mlp_half(benchmark::State& st) {
         auto gv = input(t, g), bev = input(t, be), b1v = input(t, b1), b2v = input(t, b2);
         auto w1v = input(t, w1);
         auto w2v = input(t, w2);
-        auto y = fast ? fused::mlp_residual(xv, gv, bev, 1e-6f, w1v, b1v, w2v, b2v)
-                       : fused::residual_gelu_linear(fused::layer_norm_linear(xv, gv, bev, 1e-6f, w1v, b1v), w2v, b2v, xv);
+        auto y =
+            fast ? fused::mlp_residual(xv, gv, bev, 1e-6f, w1v, b1v, w2v, b2v)
+                 : fused::residual_gelu_linear(fused::layer_norm_linear(xv, gv, bev, 1e-6f, w1v, b1v), w2v, b2v, xv);
         benchmark::DoNotOptimize(y.data());
     }
     st.SetLabel(fast ? "mlp_residual" : "two ops");
@@ -224,12 +235,14 @@ void student_mlp_half(benchmark::State& st) {
     tape<cpu> t;
     for (auto _ : st) {
         t.reset();
-        auto y = fused::mlp_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, w1), leaf(t, b1), leaf(t, w2), leaf(t, b2), dp);
+        auto y = fused::mlp_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, w1), leaf(t, b1), leaf(t, w2),
+                                     leaf(t, b2), dp);
         if (backward) ops::sum(y).backward();
         benchmark::DoNotOptimize(y.data());
     }
     const double flops = 2.0 * 2.0 * double(Batch * N * D * H) * (backward ? 3.0 : 1.0);
-    st.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+    st.counters["GFLOP/s"] =
+        benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
     st.SetLabel(std::string(backward ? "forward + backward" : "forward") + drop_path_label(st.range(1)));
 }
 BENCHMARK_TEMPLATE(student_mlp_half, 32, 197, 192)->ArgsProduct({{0, 1}, {0, 1, 2}})->Unit(benchmark::kMillisecond);
@@ -252,8 +265,8 @@ void student_attention_half(benchmark::State& st) {
     tape<cpu> t;
     for (auto _ : st) {
         t.reset();
-        auto y = fused::attention_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, wq), leaf(t, bq), leaf(t, wp),
-                                         leaf(t, bp), heads, 0.125f, dp);
+        auto y = fused::attention_residual(leaf(t, x), leaf(t, g), leaf(t, be), 1e-6f, leaf(t, wq), leaf(t, bq),
+                                           leaf(t, wp), leaf(t, bp), heads, 0.125f, dp);
         if (backward) ops::sum(y).backward();
         benchmark::DoNotOptimize(y.data());
     }
@@ -261,10 +274,13 @@ void student_attention_half(benchmark::State& st) {
     // probabilities are recomputed).
     const double linear = 2.0 * double(Batch * N) * 4.0 * double(D * D), core = 4.0 * double(Batch * N * N * D);
     const double flops = backward ? 3.0 * linear + 3.5 * core : linear + core;
-    st.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+    st.counters["GFLOP/s"] =
+        benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
     st.SetLabel(std::string(backward ? "forward + backward" : "forward") + drop_path_label(st.range(1)));
 }
-BENCHMARK_TEMPLATE(student_attention_half, 32, 197, 192)->ArgsProduct({{0, 1}, {0, 1, 2}})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(student_attention_half, 32, 197, 192)
+    ->ArgsProduct({{0, 1}, {0, 1, 2}})
+    ->Unit(benchmark::kMillisecond);
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -16,8 +16,8 @@ using namespace tinymim;
 // applies), yielding the logits of a distribution over tokens.
 struct qq_tempered {
     static constexpr distill::target_kind kind = distill::target_kind::relation;
-    static constexpr bool qkv_only = true;       // LN1 + qkv of the tapped block suffice
-    static constexpr bool distribution = true;   // the values are logits
+    static constexpr bool qkv_only = true;      // LN1 + qkv of the tapped block suffice
+    static constexpr bool distribution = true;  // the values are logits
     static constexpr const char* name = "qq_tempered";
     double tau = 2.0;
 
@@ -84,8 +84,8 @@ int main() {
 
     // 1. Gradient check of the new policy in double (student and nothing else is trained).
     {
-        using P = distill::pairing<nn::vit<teacher_cfg, cpu, double>, nn::vit<student_cfg, cpu, double>, my::qq_tempered,
-                                   my::jensen_shannon, distill::teacher_block<2>>;
+        using P = distill::pairing<nn::vit<teacher_cfg, cpu, double>, nn::vit<student_cfg, cpu, double>,
+                                   my::qq_tempered, my::jensen_shannon, distill::teacher_block<2>>;
         auto teacher = std::make_unique<nn::vit<teacher_cfg, cpu, double>>();
         auto student = std::make_unique<nn::vit<student_cfg, cpu, double>>();
         teacher->init(counter_rng(1));

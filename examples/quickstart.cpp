@@ -12,9 +12,9 @@ int main() {
     auto teacher = std::make_unique<nn::vit<nn::fm_small>>();  // 28x28x1, patch 4, width 192, 6 blocks, 6 heads
     auto student = std::make_unique<nn::vit<nn::fm_tiny>>();   // width 96, 3 heads
     teacher->init(counter_rng(1));                             // or io::load_weights(*teacher, "teacher.safetensors")
-    using pairing = d::pairing<nn::vit<nn::fm_small>, nn::vit<nn::fm_tiny>,
-                               d::relations<d::qk, d::vv>, d::kl_divergence,  // TinyMIM's default
-                               d::teacher_block<5>, d::last_block>;           // 1-based, as the paper
+    using pairing = d::pairing<nn::vit<nn::fm_small>, nn::vit<nn::fm_tiny>, d::relations<d::qk, d::vv>,
+                               d::kl_divergence,                     // TinyMIM's default
+                               d::teacher_block<5>, d::last_block>;  // 1-based, as the paper
     d::distiller<pairing> dist(*teacher, *student, {.drop_path = 0.1});
     tensor<float, shape<dyn, 1, 28, 28>> images({32, 1, 28, 28});
     counter_rng r(2);

@@ -64,8 +64,9 @@ std::pair<double, double> bench_distill(const bench_args& a) {
     auto x = random_images<typename nn::vit<SC, B>::image_shape, B>(a.batch, 1);
     const double secs = time_steps<B>(a.warmup, a.steps, [&](std::size_t) { (void)dist.step(x, 1e-4); });
     const double n = double(TC.tokens());
-    const double flops = block_flops(n, double(TC.dim), double(TC.hidden()), double(TC.depth - 1)) + qkv_flops(n, double(TC.dim)) +
-                         3 * (block_flops(n, double(SC.dim), double(SC.hidden()), double(SC.depth - 1)) + qkv_flops(n, double(SC.dim)));
+    const double flops =
+        block_flops(n, double(TC.dim), double(TC.hidden()), double(TC.depth - 1)) + qkv_flops(n, double(TC.dim)) +
+        3 * (block_flops(n, double(SC.dim), double(SC.hidden()), double(SC.depth - 1)) + qkv_flops(n, double(SC.dim)));
     return {secs, flops};
 }
 }  // namespace bench_detail
@@ -79,11 +80,18 @@ bench_args::result run_on(const common_options& c, const bench_args& a) {
     if (a.what == "distill") {
         models = a.teacher + ">" + a.student;
         std::pair<double, double> r;
-        if (models == "fm-small>fm-tiny") r = bench_distill<B, nn::fm_small, nn::fm_tiny>(a);
-        else if (models == "fm-base>fm-small") r = bench_distill<B, nn::fm_base, nn::fm_small>(a);
-        else if (models == "vit-small>vit-tiny") r = bench_distill<B, nn::vit_small, nn::vit_tiny>(a);
-        else if (models == "vit-base>vit-small") r = bench_distill<B, nn::vit_base, nn::vit_small>(a);
-        else throw tinymim::error("bench distill: pairs available: fm-small>fm-tiny, fm-base>fm-small, vit-small>vit-tiny, vit-base>vit-small");
+        if (models == "fm-small>fm-tiny")
+            r = bench_distill<B, nn::fm_small, nn::fm_tiny>(a);
+        else if (models == "fm-base>fm-small")
+            r = bench_distill<B, nn::fm_base, nn::fm_small>(a);
+        else if (models == "vit-small>vit-tiny")
+            r = bench_distill<B, nn::vit_small, nn::vit_tiny>(a);
+        else if (models == "vit-base>vit-small")
+            r = bench_distill<B, nn::vit_base, nn::vit_small>(a);
+        else
+            throw tinymim::error(
+                "bench distill: pairs available: fm-small>fm-tiny, fm-base>fm-small, vit-small>vit-tiny, "
+                "vit-base>vit-small");
         secs = r.first;
         flops_per_image = r.second;
     } else {
@@ -151,11 +159,13 @@ bench_args::result run_on(const common_options& c, const bench_args& a) {
                      {"peak_rss_mib", peak_rss_mib()},
                      {"tf32", a.tf32}};
     if (a.what == "distill") j["drop_path"] = d::distill_options{}.drop_path;
-    if constexpr (std::is_same_v<B, tinymim::cpu>) j["blas"] = cpu_gemm_library();
-    else j["blas"] = "cuBLAS";
+    if constexpr (std::is_same_v<B, tinymim::cpu>)
+        j["blas"] = cpu_gemm_library();
+    else
+        j["blas"] = "cuBLAS";
     if constexpr (requires { B::peak_bytes(); }) j["device_peak_mib"] = double(B::peak_bytes()) / (1024.0 * 1024.0);
-    std::fprintf(stderr, "bench %s %s: %.1f images/s, %.1f GFLOP/s, peak RSS %.0f MiB\n", a.what.c_str(), models.c_str(), ips,
-                 ips * flops_per_image / 1e9, peak_rss_mib());
+    std::fprintf(stderr, "bench %s %s: %.1f images/s, %.1f GFLOP/s, peak RSS %.0f MiB\n", a.what.c_str(),
+                 models.c_str(), ips, ips * flops_per_image / 1e9, peak_rss_mib());
     std::printf("%s\n", j.dump().c_str());
 }
 

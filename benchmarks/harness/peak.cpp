@@ -81,8 +81,8 @@ void run_peak(const common_options& c, const bench_args& a) {
     const double gflops = measure(threads, 0.5, int(std::max<std::size_t>(a.steps, 1)));
     std::fprintf(stderr, "bench peak: %.1f GFLOP/s with %d threads (fp32 %d-bit multiply-adds, no memory traffic)\n",
                  gflops, threads, lanes * 32);
-    nlohmann::json j{{"what", "peak"}, {"device", c.device}, {"threads", threads}, {"gflops", gflops},
-                     {"vector_bits", lanes * 32}};
+    nlohmann::json j{
+        {"what", "peak"}, {"device", c.device}, {"threads", threads}, {"gflops", gflops}, {"vector_bits", lanes * 32}};
     std::printf("%s\n", j.dump().c_str());
 }
 

@@ -37,25 +37,47 @@ void run_demo(const common_options& c0, const demo_args& a) {
     // of the schedule as warm-up, gentler crops than ImageNet's (a 0.2-area crop of a 28-pixel image
     // leaves little of a garment), layer decay 0.9 over 6 blocks.
     const double warm = 0.25 * double(p.pretrain_epochs), warm_ft = 0.25 * double(p.finetune_epochs);
-    pretrain_args teacher{.model = "fm-small", .epochs = p.pretrain_epochs, .batch = p.batch, .blr = 1e-3,
-                          .warmup_epochs = warm, .crop_scale_min = 0.5, .name = "teacher_mae"};
+    pretrain_args teacher{.model = "fm-small",
+                          .epochs = p.pretrain_epochs,
+                          .batch = p.batch,
+                          .blr = 1e-3,
+                          .warmup_epochs = warm,
+                          .crop_scale_min = 0.5,
+                          .name = "teacher_mae"};
     const auto tr = run(pre, teacher);
 
-    distill_args dis{.teacher = "fm-small", .student = "fm-tiny", .teacher_weights = c.out / "teacher_mae.safetensors",
-                     .epochs = p.pretrain_epochs, .batch = p.batch, .blr = 1e-3, .warmup_epochs = warm,
-                     .crop_scale_min = 0.5, .name = "student_tinymim"};
+    distill_args dis{.teacher = "fm-small",
+                     .student = "fm-tiny",
+                     .teacher_weights = c.out / "teacher_mae.safetensors",
+                     .epochs = p.pretrain_epochs,
+                     .batch = p.batch,
+                     .blr = 1e-3,
+                     .warmup_epochs = warm,
+                     .crop_scale_min = 0.5,
+                     .name = "student_tinymim"};
     const auto dr = run(pre, dis);
 
-    pretrain_args base{.model = "fm-tiny", .epochs = p.pretrain_epochs, .batch = p.batch, .blr = 1e-3,
-                       .warmup_epochs = warm, .crop_scale_min = 0.5, .name = "student_mae"};
+    pretrain_args base{.model = "fm-tiny",
+                       .epochs = p.pretrain_epochs,
+                       .batch = p.batch,
+                       .blr = 1e-3,
+                       .warmup_epochs = warm,
+                       .crop_scale_min = 0.5,
+                       .name = "student_mae"};
     const auto br = run(pre, base);
 
     common_options ft = c;
     ft.train_limit = p.finetune_images;
     auto finetune = [&](const std::string& model, const std::filesystem::path& w, const std::string& name) {
-        return run(ft, finetune_args{.model = model, .weights = w, .epochs = p.finetune_epochs, .batch = p.batch,
-                                 .blr = 2e-3, .warmup_epochs = warm_ft, .layer_decay = 0.9, .crop_scale_min = 0.8,
-                                 .name = name});
+        return run(ft, finetune_args{.model = model,
+                                     .weights = w,
+                                     .epochs = p.finetune_epochs,
+                                     .batch = p.batch,
+                                     .blr = 2e-3,
+                                     .warmup_epochs = warm_ft,
+                                     .layer_decay = 0.9,
+                                     .crop_scale_min = 0.8,
+                                     .name = name});
     };
     const auto e_teacher = finetune("fm-small", c.out / "teacher_mae.safetensors", "teacher_finetune");
     const auto e_mae = finetune("fm-tiny", c.out / "student_mae.safetensors", "student_mae_finetune");
@@ -72,17 +94,21 @@ void run_demo(const common_options& c0, const demo_args& a) {
                   "| fm-tiny | TinyMIM (relations QK+VV from the teacher's last block) | %zu | %.2f%% |\n",
                   pre_images, 100 * e_teacher.accuracy, pre_images, 100 * e_mae.accuracy, pre_images,
                   100 * e_tinymim.accuracy);
-    std::printf("\nTinyMIM demo, %s profile (%.1f minutes, %d threads): fine-tuned %zu epochs on %zu images, tested on %zu\n\n%s",
-                a.profile.c_str(), minutes, tinymim::num_threads(), p.finetune_epochs,
-                std::min(p.finetune_images, std::size_t(60000)), e_tinymim.images, table);
+    std::printf(
+        "\nTinyMIM demo, %s profile (%.1f minutes, %d threads): fine-tuned %zu epochs on %zu images, tested on "
+        "%zu\n\n%s",
+        a.profile.c_str(), minutes, tinymim::num_threads(), p.finetune_epochs,
+        std::min(p.finetune_images, std::size_t(60000)), e_tinymim.images, table);
     std::ofstream(c.out / "results.md") << table;
-    nlohmann::json j{{"profile", a.profile},
-                     {"minutes", minutes},
-                     {"threads", tinymim::num_threads()},
-                     {"teacher_mae", {{"accuracy", e_teacher.accuracy}, {"loss", e_teacher.loss}, {"pretrain_loss", tr.last_loss}}},
-                     {"student_mae", {{"accuracy", e_mae.accuracy}, {"loss", e_mae.loss}, {"pretrain_loss", br.last_loss}}},
-                     {"student_tinymim", {{"accuracy", e_tinymim.accuracy}, {"loss", e_tinymim.loss}, {"distill_loss", dr.last_loss}}},
-                     {"test_images", e_tinymim.images}};
+    nlohmann::json j{
+        {"profile", a.profile},
+        {"minutes", minutes},
+        {"threads", tinymim::num_threads()},
+        {"teacher_mae", {{"accuracy", e_teacher.accuracy}, {"loss", e_teacher.loss}, {"pretrain_loss", tr.last_loss}}},
+        {"student_mae", {{"accuracy", e_mae.accuracy}, {"loss", e_mae.loss}, {"pretrain_loss", br.last_loss}}},
+        {"student_tinymim",
+         {{"accuracy", e_tinymim.accuracy}, {"loss", e_tinymim.loss}, {"distill_loss", dr.last_loss}}},
+        {"test_images", e_tinymim.images}};
     std::ofstream(c.out / "results.json") << j.dump(2) << "\n";
 }
 

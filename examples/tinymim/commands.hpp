@@ -19,8 +19,8 @@ struct common_options {
     int threads = 0;  // 0: all cores
     std::uint64_t seed = 0;
     std::filesystem::path out = "runs";
-    std::filesystem::path data;          // Fashion-MNIST IDX directory (default: Debian's) or an ImageFolder root
-    std::size_t train_limit = 0;         // use only the first N training images (0: all)
+    std::filesystem::path data;   // Fashion-MNIST IDX directory (default: Debian's) or an ImageFolder root
+    std::size_t train_limit = 0;  // use only the first N training images (0: all)
     std::size_t test_limit = 0;
     bool resume = false;
     bool quiet_plots = false;
@@ -99,16 +99,21 @@ struct demo_args {
 };
 void run_demo(const common_options& c, const demo_args& a);
 
-
 // Each command's body on backend B (<command>_impl.hpp): instantiated for the CPU in the command's TU
 // (cmd_*.cpp) and for CUDA in cuda_commands.cu. `bench` prints progress to stderr and its JSON result as
 // the last line of stdout.
-template <class B> pretrain_args::result run_on(const common_options& c, const pretrain_args& a);
-template <class B> distill_args::result run_on(const common_options& c, const distill_args& a);
-template <class B> finetune_args::result run_on(const common_options& c, const finetune_args& a);
-template <class B> eval_args::result run_on(const common_options& c, const eval_args& a);
-template <class B> embed_args::result run_on(const common_options& c, const embed_args& a);
-template <class B> bench_args::result run_on(const common_options& c, const bench_args& a);
+template <class B>
+pretrain_args::result run_on(const common_options& c, const pretrain_args& a);
+template <class B>
+distill_args::result run_on(const common_options& c, const distill_args& a);
+template <class B>
+finetune_args::result run_on(const common_options& c, const finetune_args& a);
+template <class B>
+eval_args::result run_on(const common_options& c, const eval_args& a);
+template <class B>
+embed_args::result run_on(const common_options& c, const embed_args& a);
+template <class B>
+bench_args::result run_on(const common_options& c, const bench_args& a);
 
 #if defined(TINYMIM_TOOL_CUDA)
 void check_cuda_device();  // cuda_commands.cu: a device is visible, else an error that says so

@@ -11,9 +11,10 @@ void apply_common(const common_options& c) {
     if (c.device == "cuda") check_cuda_device();
 #else
     if (c.device == "cuda")
-        throw tinymim::error("--device cuda: this build of tinymim has no CUDA backend (nvcc was not found when it was "
-                             "configured); rebuild with -DTINYMIM_CUDA=ON on a machine with the CUDA toolkit, or use "
-                             "--device cpu");
+        throw tinymim::error(
+            "--device cuda: this build of tinymim has no CUDA backend (nvcc was not found when it was "
+            "configured); rebuild with -DTINYMIM_CUDA=ON on a machine with the CUDA toolkit, or use "
+            "--device cpu");
 #endif
     tinymim::set_num_threads(c.threads);
 }

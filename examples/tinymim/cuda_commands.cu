@@ -8,9 +8,10 @@
 namespace tool {
 
 void check_cuda_device() {
-    TINYMIM_CHECK(tinymim::cuda_device_available(),
-                  "--device cuda: no CUDA device is visible here (no GPU, no driver, or CUDA_VISIBLE_DEVICES hides it); "
-                  "use --device cpu");
+    TINYMIM_CHECK(
+        tinymim::cuda_device_available(),
+        "--device cuda: no CUDA device is visible here (no GPU, no driver, or CUDA_VISIBLE_DEVICES hides it); "
+        "use --device cpu");
     std::fprintf(stderr, "device: %s\n", tinymim::cuda_device_name().c_str());
 }
 

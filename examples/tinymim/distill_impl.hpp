@@ -19,10 +19,11 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     auto teacher = std::make_unique<teacher_t>();
     auto student = std::make_unique<student_t>();
     student->init(counter_rng(c.seed));
-    TINYMIM_CHECK(!a.teacher_weights.empty(), "distill: --teacher-weights FILE is required (an MAE-pre-trained teacher)");
+    TINYMIM_CHECK(!a.teacher_weights.empty(),
+                  "distill: --teacher-weights FILE is required (an MAE-pre-trained teacher)");
     const auto rep = io::load_weights(*teacher, a.teacher_weights, io::load_options::non_strict());
-    TINYMIM_CHECK(rep.missing.empty() && rep.mismatched.empty(), "distill: teacher weights '", a.teacher_weights.string(),
-                  "' do not fit ", a.teacher, ": ", rep.summary());
+    TINYMIM_CHECK(rep.missing.empty() && rep.mismatched.empty(), "distill: teacher weights '",
+                  a.teacher_weights.string(), "' do not fit ", a.teacher, ": ", rep.summary());
     d::distill_options dop;
     dop.drop_path = a.drop_path;
     dop.mask_ratio = a.mask_ratio;
@@ -31,9 +32,15 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     dop.adamw.weight_decay = a.weight_decay;
     d::distiller<Pairing> dist(*teacher, *student, dop);
     train::task_options o;
-    o.loop = {.name = a.name, .epochs = a.epochs, .steps_per_epoch = a.steps_per_epoch,
-              .lr = a.blr * double(a.batch) / 256.0, .warmup_epochs = a.warmup_epochs, .out = c.out,
-              .resume = c.resume, .seed = c.seed, .plot = !c.quiet_plots};
+    o.loop = {.name = a.name,
+              .epochs = a.epochs,
+              .steps_per_epoch = a.steps_per_epoch,
+              .lr = a.blr * double(a.batch) / 256.0,
+              .warmup_epochs = a.warmup_epochs,
+              .out = c.out,
+              .resume = c.resume,
+              .seed = c.seed,
+              .plot = !c.quiet_plots};
     o.batch_size = a.batch;
     o.jitter = a.jitter;
     o.crop_scale_min = a.crop_scale_min;
@@ -59,13 +66,13 @@ train::loop_result distill_pair(const common_options& c, const distill_args& a) 
     if constexpr (AllPolicies) {
         if (a.target == "feature") {
             if (!masked) return distill_with<d::pairing<T, S, d::block_output, d::smooth_l1>>(c, a);
-            return distill_with<d::pairing<T, S, d::block_output, d::smooth_l1, d::last_block, d::last_block,
-                                           d::masked_input>>(c, a);
+            return distill_with<
+                d::pairing<T, S, d::block_output, d::smooth_l1, d::last_block, d::last_block, d::masked_input>>(c, a);
         }
         if (a.target == "cls") {
             if (!masked) return distill_with<d::pairing<T, S, d::cls_token, d::kl_divergence>>(c, a);
-            return distill_with<d::pairing<T, S, d::cls_token, d::kl_divergence, d::last_block, d::last_block,
-                                           d::masked_input>>(c, a);
+            return distill_with<
+                d::pairing<T, S, d::cls_token, d::kl_divergence, d::last_block, d::last_block, d::masked_input>>(c, a);
         }
         throw tinymim::error("distill: --target must be relation, feature or cls, not '" + a.target + "'");
     }

@@ -35,15 +35,23 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
     return with_model(a.model, [&]<nn::vit_config C>() {
         const auto train_set = load_split(c, "train", C.channels, C.image);
         const auto test_set = load_split(c, "test", C.channels, C.image);
-        const std::size_t k = a.classes ? a.classes : (train_set.classes.empty() ? default_classes(a.model) : train_set.classes.size());
+        const std::size_t k =
+            a.classes ? a.classes : (train_set.classes.empty() ? default_classes(a.model) : train_set.classes.size());
         return with_classes(k, [&]<std::size_t K>() {
             auto m = std::make_unique<classifier<C, K, B>>();
             m->init(counter_rng(c.seed));
             load_encoder(*m, a.weights);
             train::task_options o;
-            o.loop = {.name = a.name, .epochs = a.epochs, .steps_per_epoch = a.steps_per_epoch,
-                      .lr = a.blr * double(a.batch) / 256.0, .min_lr = a.min_lr, .warmup_epochs = a.warmup_epochs,
-                      .out = c.out, .resume = c.resume, .seed = c.seed, .plot = !c.quiet_plots};
+            o.loop = {.name = a.name,
+                      .epochs = a.epochs,
+                      .steps_per_epoch = a.steps_per_epoch,
+                      .lr = a.blr * double(a.batch) / 256.0,
+                      .min_lr = a.min_lr,
+                      .warmup_epochs = a.warmup_epochs,
+                      .out = c.out,
+                      .resume = c.resume,
+                      .seed = c.seed,
+                      .plot = !c.quiet_plots};
             o.batch_size = a.batch;
             o.weight_decay = a.weight_decay;
             o.beta2 = 0.999;
@@ -52,8 +60,8 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
             o.label_smoothing = a.label_smoothing;
             o.crop_scale_min = a.crop_scale_min;
             std::fprintf(stderr, "finetune: %s%s%s, %zu classes, %zu images, batch %zu, lr %.2e\n", a.model.c_str(),
-                         a.weights.empty() ? " from scratch" : " from ", a.weights.c_str(), K, train_set.size(), a.batch,
-                         o.loop.lr);
+                         a.weights.empty() ? " from scratch" : " from ", a.weights.c_str(), K, train_set.size(),
+                         a.batch, o.loop.lr);
             train::eval_result ev;
             (void)train::finetune(*m, train_set, test_set, o, &ev);
             return ev;
@@ -67,7 +75,8 @@ eval_args::result run_on(const common_options& c, const eval_args& a) {
     TINYMIM_CHECK(!a.weights.empty(), "eval: --weights FILE is required");
     return with_model(a.model, [&]<nn::vit_config C>() {
         const auto test_set = load_split(c, "test", C.channels, C.image);
-        const std::size_t k = a.classes ? a.classes : (test_set.classes.empty() ? default_classes(a.model) : test_set.classes.size());
+        const std::size_t k =
+            a.classes ? a.classes : (test_set.classes.empty() ? default_classes(a.model) : test_set.classes.size());
         return with_classes(k, [&]<std::size_t K>() {
             auto m = std::make_unique<classifier<C, K, B>>();
             (void)io::load_weights(*m, a.weights);  // strict: a classifier needs every tensor
@@ -85,10 +94,12 @@ embed_args::result run_on(const common_options& /*c*/, const embed_args& a) {
         io::safetensors_reader in(a.images);
         const auto& info = in.at("images");
         const std::vector<std::size_t> want = {C.channels, C.image, C.image};
-        TINYMIM_CHECK(info.shape.size() == 4 && std::vector<std::size_t>(info.shape.begin() + 1, info.shape.end()) == want,
-                      "embed: tensor 'images' in '", a.images.string(), "' is ", io::shape_str(info.shape), ", expected [B, ",
-                      C.channels, ", ", C.image, ", ", C.image, "] for ", a.model);
-        TINYMIM_CHECK(info.type == io::dtype::F32, "embed: tensor 'images' must be F32, found ", io::dtype_name(info.type));
+        TINYMIM_CHECK(
+            info.shape.size() == 4 && std::vector<std::size_t>(info.shape.begin() + 1, info.shape.end()) == want,
+            "embed: tensor 'images' in '", a.images.string(), "' is ", io::shape_str(info.shape), ", expected [B, ",
+            C.channels, ", ", C.image, ", ", C.image, "] for ", a.model);
+        TINYMIM_CHECK(info.type == io::dtype::F32, "embed: tensor 'images' must be F32, found ",
+                      io::dtype_name(info.type));
         using S = shape<dyn, C.channels, C.image, C.image>;
         tensor<float, S> host_imgs({info.shape[0], C.channels, C.image, C.image});
         in.read_into("images", host_imgs.data(), host_imgs.size());

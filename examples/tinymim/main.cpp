@@ -8,10 +8,12 @@ namespace {
 void add_common(CLI::App& app, tool::common_options& c) {
     app.add_option("--device", c.device, "cpu or cuda")->capture_default_str();
     app.add_option("--threads", c.threads, "CPU threads (0: all cores)")->capture_default_str();
-    app.add_option("--seed", c.seed, "seed of every random choice (data order, augmentation, masks, init)")->capture_default_str();
+    app.add_option("--seed", c.seed, "seed of every random choice (data order, augmentation, masks, init)")
+        ->capture_default_str();
     app.add_option("--out", c.out, "directory for checkpoints, weights, metrics and plots")->capture_default_str();
-    app.add_option("--data", c.data, "Fashion-MNIST IDX directory (default: /usr/share/datasets/fashion-mnist), or an "
-                                     "ImageFolder root with train/ and test/");
+    app.add_option("--data", c.data,
+                   "Fashion-MNIST IDX directory (default: /usr/share/datasets/fashion-mnist), or an "
+                   "ImageFolder root with train/ and test/");
     app.add_option("--train-limit", c.train_limit, "use only the first N training images (0: all)");
     app.add_option("--test-limit", c.test_limit, "use only the first N test images (0: all)");
     app.add_flag("--resume", c.resume, "continue from the checkpoint in --out when there is one");
@@ -25,9 +27,11 @@ std::string models_help() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"tinymim: distil MAE-pre-trained Vision Transformers into small ones (TinyMIM), on the CPU or a CUDA GPU.\n"
-                 "Start with `tinymim demo`: it pre-trains a teacher, distils a student and fine-tunes both on "
-                 "Fashion-MNIST.\nModels: " + models_help()};
+    CLI::App app{
+        "tinymim: distil MAE-pre-trained Vision Transformers into small ones (TinyMIM), on the CPU or a CUDA GPU.\n"
+        "Start with `tinymim demo`: it pre-trains a teacher, distils a student and fine-tunes both on "
+        "Fashion-MNIST.\nModels: " +
+        models_help()};
     app.require_subcommand(1);
     tool::common_options c;
 
@@ -43,7 +47,8 @@ int main(int argc, char** argv) {
     pre->add_option("--warmup-epochs", pa.warmup_epochs)->capture_default_str();
     pre->add_option("--weight-decay", pa.weight_decay)->capture_default_str();
     pre->add_option("--name", pa.name, "file stem of the outputs")->capture_default_str();
-    pre->add_option("--crop-scale", pa.crop_scale_min, "RandomResizedCrop: smallest area fraction")->capture_default_str();
+    pre->add_option("--crop-scale", pa.crop_scale_min, "RandomResizedCrop: smallest area fraction")
+        ->capture_default_str();
 
     tool::distill_args da;
     auto* dis = app.add_subcommand("distill", "TinyMIM distillation of a student from a pre-trained teacher");
@@ -51,7 +56,8 @@ int main(int argc, char** argv) {
     dis->add_option("--teacher", da.teacher)->capture_default_str();
     dis->add_option("--teacher-weights", da.teacher_weights, "the teacher's weights (safetensors)")->required();
     dis->add_option("--student", da.student)->capture_default_str();
-    dis->add_option("--target", da.target, "relation (QK + VV, KL), feature (block output, smooth-L1) or cls (KL)")->capture_default_str();
+    dis->add_option("--target", da.target, "relation (QK + VV, KL), feature (block output, smooth-L1) or cls (KL)")
+        ->capture_default_str();
     dis->add_option("--teacher-block", da.teacher_block, "1-based teacher block to distil from (0: its last)");
     dis->add_option("--input", da.input, "raw or masked (MAE-style mask on both)")->capture_default_str();
     dis->add_option("--mask-ratio", da.mask_ratio)->capture_default_str();
@@ -62,7 +68,8 @@ int main(int argc, char** argv) {
     dis->add_option("--blr", da.blr)->capture_default_str();
     dis->add_option("--warmup-epochs", da.warmup_epochs)->capture_default_str();
     dis->add_option("--name", da.name)->capture_default_str();
-    dis->add_option("--crop-scale", da.crop_scale_min, "RandomResizedCrop: smallest area fraction")->capture_default_str();
+    dis->add_option("--crop-scale", da.crop_scale_min, "RandomResizedCrop: smallest area fraction")
+        ->capture_default_str();
 
     tool::finetune_args fa;
     auto* fin = app.add_subcommand("finetune", "classification fine-tuning (from --weights, or from scratch)");
@@ -79,7 +86,8 @@ int main(int argc, char** argv) {
     fin->add_option("--label-smoothing", fa.label_smoothing)->capture_default_str();
     fin->add_option("--warmup-epochs", fa.warmup_epochs)->capture_default_str();
     fin->add_option("--name", fa.name)->capture_default_str();
-    fin->add_option("--crop-scale", fa.crop_scale_min, "RandomResizedCrop: smallest area fraction")->capture_default_str();
+    fin->add_option("--crop-scale", fa.crop_scale_min, "RandomResizedCrop: smallest area fraction")
+        ->capture_default_str();
 
     tool::eval_args ea;
     auto* ev = app.add_subcommand("eval", "top-1 accuracy and loss of a fine-tuned model on the test set");
@@ -89,20 +97,26 @@ int main(int argc, char** argv) {
     ev->add_option("--classes", ea.classes);
 
     tool::embed_args ma;
-    auto* emb = app.add_subcommand("embed", "token features after the final norm (timm's forward_features) of images in a "
-                                            "safetensors file (tensor 'images' [B, C, H, W] float32)");
+    auto* emb = app.add_subcommand("embed",
+                                   "token features after the final norm (timm's forward_features) of images in a "
+                                   "safetensors file (tensor 'images' [B, C, H, W] float32)");
     add_common(*emb, c);
     emb->add_option("--model", ma.model)->capture_default_str();
     emb->add_option("--weights", ma.weights)->required();
     emb->add_option("--images", ma.images)->required();
     emb->add_option("--out-file", ma.out_file, "safetensors file to write (tensor 'features' [B, N, D])")->required();
-    emb->add_option("--head", ma.head, "none (pre-trained, final norm), avg (fc_norm head) or cls")->capture_default_str();
+    emb->add_option("--head", ma.head, "none (pre-trained, final norm), avg (fc_norm head) or cls")
+        ->capture_default_str();
     emb->add_option("--classes", ma.classes);
 
     tool::bench_args ba;
-    auto* ben = app.add_subcommand("bench", "time forward | train | mae | distill on random data, or measure the cores' peak (JSON on the last line)");
+    auto* ben = app.add_subcommand(
+        "bench",
+        "time forward | train | mae | distill on random data, or measure the cores' peak (JSON on the last line)");
     add_common(*ben, c);
-    ben->add_option("what", ba.what, "forward, train, mae, distill, or peak (the fp32 multiply-add peak of --threads cores)")->required();
+    ben->add_option("what", ba.what,
+                    "forward, train, mae, distill, or peak (the fp32 multiply-add peak of --threads cores)")
+        ->required();
     ben->add_option("--model", ba.model)->capture_default_str();
     ben->add_option("--teacher", ba.teacher)->capture_default_str();
     ben->add_option("--student", ba.student)->capture_default_str();
@@ -114,16 +128,19 @@ int main(int argc, char** argv) {
     tool::demo_args dm;
     auto* demo = app.add_subcommand("demo", "the whole recipe on Fashion-MNIST, with a results table");
     add_common(*demo, c);
-    demo->add_option("--profile", dm.profile, "quick (< 20 min on 2 cores), full, or smoke (CI)")->capture_default_str();
+    demo->add_option("--profile", dm.profile, "quick (< 20 min on 2 cores), full, or smoke (CI)")
+        ->capture_default_str();
 
     CLI11_PARSE(app, argc, argv);
     try {
         if (*pre) {
             const auto r = tool::run(c, pa);
-            std::printf("pretrain: %zu steps, final loss %.4f, %.1f images/s\n", r.steps, r.last_loss, r.images_per_second);
+            std::printf("pretrain: %zu steps, final loss %.4f, %.1f images/s\n", r.steps, r.last_loss,
+                        r.images_per_second);
         } else if (*dis) {
             const auto r = tool::run(c, da);
-            std::printf("distill: %zu steps, final loss %.4f, %.1f images/s\n", r.steps, r.last_loss, r.images_per_second);
+            std::printf("distill: %zu steps, final loss %.4f, %.1f images/s\n", r.steps, r.last_loss,
+                        r.images_per_second);
         } else if (*fin) {
             const auto r = tool::run(c, fa);
             std::printf("finetune: test top-1 %.2f%%, loss %.4f on %zu images\n", 100 * r.accuracy, r.loss, r.images);
@@ -133,8 +150,10 @@ int main(int argc, char** argv) {
         } else if (*emb) {
             tool::run(c, ma);
         } else if (*ben) {
-            if (ba.what == "peak") tool::run_peak(c, ba);
-            else tool::run(c, ba);
+            if (ba.what == "peak")
+                tool::run_peak(c, ba);
+            else
+                tool::run(c, ba);
         } else if (*demo) {
             tool::run_demo(c, dm);
         }

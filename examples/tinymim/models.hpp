@@ -10,8 +10,8 @@ namespace tool {
 
 using namespace tinymim;
 
-inline const std::vector<std::string> model_names = {"fm-tiny", "fm-small", "fm-base", "vit-tiny", "vit-small",
-                                                     "vit-base", "vit-large"};
+inline const std::vector<std::string> model_names = {"fm-tiny",   "fm-small", "fm-base",  "vit-tiny",
+                                                     "vit-small", "vit-base", "vit-large"};
 
 // Calls f.template operator()<cfg>() for the named configuration (head: none).
 template <class F>

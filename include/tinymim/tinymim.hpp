@@ -43,4 +43,3 @@
 #include "tinymim/tensor/tensor.hpp"
 #include "tinymim/testing/allclose.hpp"
 #include "tinymim/testing/gradcheck.hpp"
-

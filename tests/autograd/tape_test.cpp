@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(the_gradient_pool_reuses_buffers_that_fit) {
     BOOST_TEST(pool.acquire(1200) == b);  // exact
     void* c = pool.acquire(800);          // the 1000-byte buffer: 1.25 times as large
     BOOST_TEST(c == a);
-    pool.release(c, 800);                 // given back as the 1000-byte buffer it is
+    pool.release(c, 800);  // given back as the 1000-byte buffer it is
     BOOST_TEST(pool.acquire(1000) == a);
     BOOST_TEST(pool.allocations() == 2u);
     void* d = pool.acquire(600);  // nothing free fits

@@ -23,7 +23,6 @@ tensor<T, shape<dyn, 1, 8, 8>> images(std::uint64_t seed, std::size_t batch = 3)
     return tt::randn<shape<dyn, 1, 8, 8>, T>(seed, batch, 1, 8, 8);
 }
 
-
 template <class P>
 inline void gradcheck_pairing() {
     using T = double;
@@ -34,8 +33,8 @@ inline void gradcheck_pairing() {
     d::distiller<P> dist(*teacher, *student, {.drop_path = 0});
     auto img = images<T>(3, 2);
     auto m = dist.trainable();
-    auto rep = testing::check_parameter_gradients(
-        m, [&](tape<cpu>& t) { return dist.loss(t, img, img).total; }, {.max_coordinates = 24});
+    auto rep = testing::check_parameter_gradients(m, [&](tape<cpu>& t) { return dist.loss(t, img, img).total; },
+                                                  {.max_coordinates = 24});
     BOOST_TEST(rep.ok, d::distiller<P>::term_names()[0] << ": " << rep.message);
     BOOST_TEST(rep.checked > 100u);
     // The teacher never gets a gradient.

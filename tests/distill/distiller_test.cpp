@@ -4,7 +4,6 @@
 
 using namespace dt;
 
-
 BOOST_AUTO_TEST_SUITE(distiller)
 
 BOOST_AUTO_TEST_CASE(teacher_stops_at_its_tap_and_gets_no_gradient) {
@@ -81,9 +80,10 @@ BOOST_AUTO_TEST_CASE(sequential_chain_runs_every_stage) {
     auto img = images<float>(6);
     const auto c_before = c->blocks[0].attn.qkv.weight.value.to_vector();
     std::array<std::size_t, 2> seen{};
-    auto last = d::chain<P1, P2>::run(std::tie(*a, *b, *c), {d::stage_options{.steps = 3}, d::stage_options{.steps = 2}},
-                                      [&](std::size_t, std::size_t) { return std::pair<const decltype(img)&, const decltype(img)&>(img, img); },
-                                      [&](std::size_t stage, std::size_t, double) { ++seen[stage]; });
+    auto last = d::chain<P1, P2>::run(
+        std::tie(*a, *b, *c), {d::stage_options{.steps = 3}, d::stage_options{.steps = 2}},
+        [&](std::size_t, std::size_t) { return std::pair<const decltype(img)&, const decltype(img)&>(img, img); },
+        [&](std::size_t stage, std::size_t, double) { ++seen[stage]; });
     BOOST_TEST(seen[0] == 3u);
     BOOST_TEST(seen[1] == 2u);
     BOOST_TEST(last[1] > 0.0);

@@ -52,7 +52,9 @@ BOOST_AUTO_TEST_SUITE(distill_golden_pytorch)
 BOOST_AUTO_TEST_CASE(relations_qk_vv_adaptive_heads_intermediate_teacher_block) {
     golden<d::relations<d::qk, d::vv>, d::kl_divergence>("relation");
 }
-BOOST_AUTO_TEST_CASE(feature_block_output_smooth_l1_with_projection) { golden<d::block_output, d::smooth_l1>("feature"); }
+BOOST_AUTO_TEST_CASE(feature_block_output_smooth_l1_with_projection) {
+    golden<d::block_output, d::smooth_l1>("feature");
+}
 BOOST_AUTO_TEST_CASE(cls_token_kl_with_projection) { golden<d::cls_token, d::kl_divergence>("cls"); }
 
 BOOST_AUTO_TEST_SUITE_END()

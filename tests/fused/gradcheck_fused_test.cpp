@@ -7,17 +7,17 @@
 #include <cmath>
 #include <vector>
 
-#include "tinymim/ops/attention.hpp"
 #include "tinymim/fused/attention_residual.hpp"
+#include "tinymim/fused/layer_norm_linear.hpp"
+#include "tinymim/fused/mlp_residual.hpp"
+#include "tinymim/fused/residual_linear.hpp"
+#include "tinymim/ops/attention.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
 #include "tinymim/ops/layer_norm.hpp"
 #include "tinymim/ops/linear.hpp"
-#include "tinymim/fused/mlp_residual.hpp"
-#include "tinymim/fused/layer_norm_linear.hpp"
 #include "tinymim/ops/reduce.hpp"
-#include "tinymim/fused/residual_linear.hpp"
 
 using namespace tinymim;
 using tt::max_abs_diff;
@@ -44,9 +44,11 @@ BOOST_AUTO_TEST_CASE(residual_linear_all_inputs) {
     auto w = randn<shape<6, 5>>(2);
     auto b = randn<shape<6>>(3);
     auto r = randn<shape<dyn, 3, 6>>(4, 4, 3, 6);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_linear(a, c, d, e); }, x, w, b, r);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_linear(a, c, d, e, dropping); },
-                       x, w, b, r);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_linear(a, c, d, e); }, x,
+                       w, b, r);
+    TT_CHECK_GRADIENTS(
+        [](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_linear(a, c, d, e, dropping); }, x, w, b,
+        r);
 }
 
 BOOST_AUTO_TEST_CASE(residual_gelu_linear_all_inputs) {
@@ -54,10 +56,11 @@ BOOST_AUTO_TEST_CASE(residual_gelu_linear_all_inputs) {
     auto w = randn<shape<6, 5>>(6);
     auto b = randn<shape<6>>(7);
     auto r = randn<shape<dyn, 3, 6>>(8, 4, 3, 6);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_gelu_linear(a, c, d, e); }, x, w,
-                       b, r);
     TT_CHECK_GRADIENTS(
-        [](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_gelu_linear(a, c, d, e, dropping); }, x, w, b, r);
+        [](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_gelu_linear(a, c, d, e); }, x, w, b, r);
+    TT_CHECK_GRADIENTS(
+        [](cpu_tape&, auto a, auto c, auto d, auto e) { return fused::residual_gelu_linear(a, c, d, e, dropping); }, x,
+        w, b, r);
 }
 
 // Values and every gradient equal those of add(residual, drop_path(linear(act(x), W, b))), in double.
@@ -78,7 +81,8 @@ BOOST_AUTO_TEST_CASE(residual_branches_equal_the_separate_ops) {
                 const ops::drop_path_run dp = drop ? dropping : ops::drop_path_run{};
                 var<double, shape<dyn, 3, 6>> y;
                 if (fast) {
-                    y = gelu ? fused::residual_gelu_linear(xv, wv, bv, rv, dp) : fused::residual_linear(xv, wv, bv, rv, dp);
+                    y = gelu ? fused::residual_gelu_linear(xv, wv, bv, rv, dp)
+                             : fused::residual_linear(xv, wv, bv, rv, dp);
                 } else {
                     y = gelu ? fused::residual_gelu_linear.reference(xv, wv, bv, rv, dp)
                              : fused::residual_linear.reference(xv, wv, bv, rv, dp);
@@ -89,7 +93,9 @@ BOOST_AUTO_TEST_CASE(residual_branches_equal_the_separate_ops) {
                 append(xv), append(wv), append(bv), append(rv);
                 return all;
             };
-            BOOST_TEST_CONTEXT("gelu " << gelu << ", drop path " << drop) { BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-12); }
+            BOOST_TEST_CONTEXT("gelu " << gelu << ", drop path " << drop) {
+                BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-12);
+            }
         }
     }
 }
@@ -108,10 +114,10 @@ BOOST_AUTO_TEST_CASE(residual_branches_in_row_blocks_equal_the_separate_ops) {
     for (const int threads : {1, 2}) {
         set_num_threads(threads);
         std::vector<double> ys(batch * n * out);
-        BOOST_REQUIRE_MESSAGE(backends::residual_branch_forward_blocked(cpu{}, true, batch * n, in, out, x.data(), w.data(),
-                                                                        b.data(), r.data(), static_cast<const double*>(nullptr),
-                                                                        n, ys.data()),
-                              "the test's shape no longer takes the blocked path");
+        BOOST_REQUIRE_MESSAGE(
+            backends::residual_branch_forward_blocked(cpu{}, true, batch * n, in, out, x.data(), w.data(), b.data(),
+                                                      r.data(), static_cast<const double*>(nullptr), n, ys.data()),
+            "the test's shape no longer takes the blocked path");
         // other: 0, or 1 / 2 when x and W also feed a second term recorded before / after the branch (the
         // branch's backward then runs first, writing the gradients, or second, adding to them).
         for (const bool gelu : {false, true}) {
@@ -126,10 +132,12 @@ BOOST_AUTO_TEST_CASE(residual_branches_in_row_blocks_equal_the_separate_ops) {
                         auto second = [&] { return ops::add(ops::sum(ops::mul(xv, xv)), ops::sum(ops::mul(wv, wv))); };
                         var<double, shape<>> before;
                         if (other == 1) before = second();
-                        const ops::drop_path_run dp = drop ? ops::drop_path_run{0.5, drop_rng, true} : ops::drop_path_run{};
+                        const ops::drop_path_run dp =
+                            drop ? ops::drop_path_run{0.5, drop_rng, true} : ops::drop_path_run{};
                         var<double, shape<dyn, n, out>> y;
                         if (fast) {
-                            y = gelu ? fused::residual_gelu_linear(xv, wv, bv, rv, dp) : fused::residual_linear(xv, wv, bv, rv, dp);
+                            y = gelu ? fused::residual_gelu_linear(xv, wv, bv, rv, dp)
+                                     : fused::residual_linear(xv, wv, bv, rv, dp);
                         } else {
                             y = gelu ? fused::residual_gelu_linear.reference(xv, wv, bv, rv, dp)
                                      : fused::residual_linear.reference(xv, wv, bv, rv, dp);
@@ -143,8 +151,8 @@ BOOST_AUTO_TEST_CASE(residual_branches_in_row_blocks_equal_the_separate_ops) {
                         append(xv), append(wv), append(bv), append(rv);
                         return all;
                     };
-                    BOOST_TEST_CONTEXT("threads " << threads << ", gelu " << gelu << ", drop path " << drop << ", other term "
-                                                  << other) {
+                    BOOST_TEST_CONTEXT("threads " << threads << ", gelu " << gelu << ", drop path " << drop
+                                                  << ", other term " << other) {
                         BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-9);
                     }
                 }
@@ -160,8 +168,9 @@ BOOST_AUTO_TEST_CASE(layer_norm_linear_all_inputs) {
     auto be = randn<shape<5>>(32);
     auto w = randn<shape<4, 5>>(33);
     auto b = randn<shape<4>>(34);
-    TT_CHECK_GRADIENTS([](cpu_tape&, auto a, auto c, auto d, auto e, auto f) { return fused::layer_norm_linear(a, c, d, 1e-6, e, f); },
-                       x, g, be, w, b);
+    TT_CHECK_GRADIENTS(
+        [](cpu_tape&, auto a, auto c, auto d, auto e, auto f) { return fused::layer_norm_linear(a, c, d, 1e-6, e, f); },
+        x, g, be, w, b);
 }
 
 // Values and gradients equal those of linear(layer_norm(x)), with the gradients written first or added
@@ -187,7 +196,8 @@ void layer_norm_linear_against_the_separate_ops() {
             auto second = [&] { return ops::add(ops::sum(ops::mul(xv, xv)), ops::sum(ops::mul(wv, wv))); };
             var<double, shape<>> before;
             if (other == 1) before = second();
-            auto y = fast ? fused::layer_norm_linear(xv, gv, bev, 1e-6, wv, bv) : fused::layer_norm_linear.reference(xv, gv, bev, 1e-6, wv, bv);
+            auto y = fast ? fused::layer_norm_linear(xv, gv, bev, 1e-6, wv, bv)
+                          : fused::layer_norm_linear.reference(xv, gv, bev, 1e-6, wv, bv);
             std::vector<double> all(y.data(), y.data() + y.size());
             if (other >= 0) {
                 auto loss = ops::sum(ops::mul(y, input(t, weights)));
@@ -199,7 +209,9 @@ void layer_norm_linear_against_the_separate_ops() {
             }
             return all;
         };
-        BOOST_TEST_CONTEXT("in " << In << ", other term " << other) { BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-11); }
+        BOOST_TEST_CONTEXT("in " << In << ", other term " << other) {
+            BOOST_TEST(max_abs_diff(run(true), run(false)) < 1e-11);
+        }
     }
 }
 
@@ -244,7 +256,7 @@ void mlp_residual_against_the_two_ops() {
                 auto w2v = mk(w2);
                 auto b2v = mk(b2);
                 auto y = fast ? fused::mlp_residual(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v)
-                               : fused::mlp_residual.reference(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v);
+                              : fused::mlp_residual.reference(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v);
                 std::vector<double> all(y.data(), y.data() + y.size());
                 if (grads) {
                     ops::sum(ops::mul(y, input(t, weights))).backward();
@@ -258,14 +270,14 @@ void mlp_residual_against_the_two_ops() {
                 BOOST_TEST(max_abs_diff(run(true), want) < 1e-12);
                 if (grads) continue;
                 std::vector<double> got(want.size(), -1.0);
-                const bool blocked = backends::mlp_forward_blocked(cpu{}, 600, D, H, 1e-6, x.data(), g.data(), be.data(),
-                                                                   static_cast<const double*>(w1b.data()), w2.data(),
-                                                                   b2.data(), got.data());
+                const bool blocked = backends::mlp_forward_blocked(cpu{}, 600, D, H, 1e-6, x.data(), g.data(),
+                                                                   be.data(), static_cast<const double*>(w1b.data()),
+                                                                   w2.data(), b2.data(), got.data());
                 BOOST_TEST(blocked == backends::mlp_blocked(cpu{}, 600, D, H, sizeof(double)));
                 if (blocked) BOOST_TEST(max_abs_diff(got, want) < 1e-12);
                 std::fill(got.begin(), got.end(), -1.0);
-                BOOST_TEST(backends::mlp_forward_streamed(cpu{}, 600, D, H, 1e-6, x.data(), g.data(), be.data(), w1.data(),
-                                                          b1.data(), w2.data(), b2.data(), got.data()));
+                BOOST_TEST(backends::mlp_forward_streamed(cpu{}, 600, D, H, 1e-6, x.data(), g.data(), be.data(),
+                                                          w1.data(), b1.data(), w2.data(), b2.data(), got.data()));
                 BOOST_TEST(max_abs_diff(got, want) < 1e-12);
             }
         }
@@ -303,7 +315,8 @@ BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
             return c;
         };
         // (the tape's vars view these tensors' memory: they outlive it)
-        const auto xc = cast(x), gc = cast(g), bec = cast(be), wqc = cast(wq), bqc = cast(bq), wpc = cast(wp), bpc = cast(bp);
+        const auto xc = cast(x), gc = cast(g), bec = cast(be), wqc = cast(wq), bqc = cast(bq), wpc = cast(wp),
+                   bpc = cast(bp);
         const auto wc = cast(weights);
         tape<cpu> t;
         auto mk = [&](const auto& v) { return grads ? leaf(t, v) : input(t, v); };
@@ -315,7 +328,7 @@ BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
         auto wpv = mk(wpc);
         auto bpv = mk(bpc);
         auto y = fast ? fused::attention_residual(xv, gv, bev, T(1e-6), wqv, bqv, wpv, bpv, heads, T(scale))
-                       : fused::attention_residual.reference(xv, gv, bev, T(1e-6), wqv, bqv, wpv, bpv, heads, T(scale));
+                      : fused::attention_residual.reference(xv, gv, bev, T(1e-6), wqv, bqv, wpv, bpv, heads, T(scale));
         std::vector<double> all(y.data(), y.data() + y.size());
         if (grads) {
             ops::sum(ops::mul(y, input(t, wc))).backward();
@@ -329,9 +342,11 @@ BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
     const int threads_before = num_threads();
     for (const int threads : {1, 2}) {
         set_num_threads(threads);
-        BOOST_TEST(backends::attention_half_blocked(cpu{}, batch, n, D, sizeof(double)));  // a blocked path is the one tested
+        BOOST_TEST(
+            backends::attention_half_blocked(cpu{}, batch, n, D, sizeof(double)));  // a blocked path is the one tested
         BOOST_TEST(backends::attention_half_blocked(cpu{}, batch, n, D, sizeof(float)));
-        BOOST_TEST(backends::attention_half_streamed(cpu{}, batch, n, D, sizeof(double)) == backends::cpu_packs_weights);
+        BOOST_TEST(backends::attention_half_streamed(cpu{}, batch, n, D, sizeof(double)) ==
+                   backends::cpu_packs_weights);
         for (const bool grads : {false, true}) {
             BOOST_TEST_CONTEXT("threads " << threads << ", gradients " << grads) {
                 const auto want = run(false, grads, 0.0);
@@ -343,14 +358,14 @@ BOOST_AUTO_TEST_CASE(attention_residual_equals_the_three_ops) {
                     // Both kernels directly, whichever the op picks in this build: on [Wqkv | bqkv] and on
                     // packed, streamed weights.
                     std::vector<double> got(want.size(), -1.0);
-                    BOOST_TEST(backends::attention_half_forward_blocked(cpu{}, batch, n, D, heads, scale, 1e-6, x.data(), g.data(),
-                                                                        be.data(), static_cast<const double*>(wqb.data()),
-                                                                        wp.data(), bp.data(), got.data()));
+                    BOOST_TEST(backends::attention_half_forward_blocked(
+                        cpu{}, batch, n, D, heads, scale, 1e-6, x.data(), g.data(), be.data(),
+                        static_cast<const double*>(wqb.data()), wp.data(), bp.data(), got.data()));
                     BOOST_TEST(max_abs_diff(got, want) < 1e-12);
                     std::fill(got.begin(), got.end(), -1.0);
-                    BOOST_TEST(backends::attention_half_forward_streamed(cpu{}, batch, n, D, heads, scale, 1e-6, x.data(), g.data(),
-                                                                         be.data(), wq.data(), bq.data(), wp.data(), bp.data(),
-                                                                         got.data()));
+                    BOOST_TEST(backends::attention_half_forward_streamed(cpu{}, batch, n, D, heads, scale, 1e-6,
+                                                                         x.data(), g.data(), be.data(), wq.data(),
+                                                                         bq.data(), wp.data(), bp.data(), got.data()));
                     BOOST_TEST(max_abs_diff(got, want) < 1e-12);
                 }
             }

@@ -9,16 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "tinymim/ops/attention.hpp"
 #include "tinymim/fused/attention_residual.hpp"
+#include "tinymim/fused/mlp_residual.hpp"
+#include "tinymim/fused/residual_linear.hpp"
+#include "tinymim/ops/attention.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/gelu.hpp"
 #include "tinymim/ops/layer_norm.hpp"
 #include "tinymim/ops/linear.hpp"
-#include "tinymim/fused/mlp_residual.hpp"
 #include "tinymim/ops/reduce.hpp"
-#include "tinymim/fused/residual_linear.hpp"
 #include "tinymim/ops/samples.hpp"
 
 using namespace tinymim;
@@ -101,16 +101,19 @@ BOOST_AUTO_TEST_CASE(take_and_put_move_whole_samples) {
 BOOST_AUTO_TEST_CASE(take_and_put_gradients) {
     auto x = randn<shape<dyn, 3, 2>>(5, 6, 3, 2);  // (perturbed in place by the checks)
     auto k = randn<shape<dyn, 3, 2>>(6, 3, 3, 2);
-    for (const auto& runs : {runs_of(6, {1, 2, 4}), runs_of(6, {0, 1, 2}), runs_of(6, {3, 4, 5}), runs_of(6, {0, 2, 5})}) {
+    for (const auto& runs :
+         {runs_of(6, {1, 2, 4}), runs_of(6, {0, 1, 2}), runs_of(6, {3, 4, 5}), runs_of(6, {0, 2, 5})}) {
         TT_CHECK_GRADIENTS([&](cpu_tape&, auto a) { return ops::take_samples(a, runs); }, x);
         TT_CHECK_GRADIENTS([&](cpu_tape&, auto a, auto b) { return ops::put_samples(a, b, runs); }, x, k);
         // Through intermediates, whose gradient buffers the ops find fresh (written, not added to).
         TT_CHECK_GRADIENTS([&](cpu_tape&, auto a) { return ops::take_samples(ops::scale(a, 3.0), runs); }, x);
-        TT_CHECK_GRADIENTS([&](cpu_tape&, auto a, auto b) { return ops::put_samples(ops::scale(a, 3.0), ops::scale(b, 0.5), runs); },
-                           x, k);
+        TT_CHECK_GRADIENTS(
+            [&](cpu_tape&, auto a, auto b) { return ops::put_samples(ops::scale(a, 3.0), ops::scale(b, 0.5), runs); },
+            x, k);
         // x reaching the result both ways, as in a residual branch: put(x, take(x) * 2).
-        TT_CHECK_GRADIENTS([&](cpu_tape&, auto a) { return ops::put_samples(a, ops::scale(ops::take_samples(a, runs), 2.0), runs); },
-                           x);
+        TT_CHECK_GRADIENTS(
+            [&](cpu_tape&, auto a) { return ops::put_samples(a, ops::scale(ops::take_samples(a, runs), 2.0), runs); },
+            x);
     }
 }
 
@@ -141,8 +144,8 @@ void check_block_halves_against_the_separate_ops() {
     const auto bp = randn<shape<D>>(17);
     const auto weights = randn<shape<dyn, n, D>>(18, batch, n, D);
     const double scale = 1 / std::sqrt(double(D / heads));
-    const ops::drop_path_run cases[] = {{0.5, gaps_rng, true}, {0.9, all_dropped_rng, true}, {0.5, counter_rng(3), true},
-                                        {0.3, counter_rng(4), true}};
+    const ops::drop_path_run cases[] = {
+        {0.5, gaps_rng, true}, {0.9, all_dropped_rng, true}, {0.5, counter_rng(3), true}, {0.3, counter_rng(4), true}};
     for (const bool attention : {false, true}) {
         for (const auto& dp : cases) {
             auto run = [&](bool fast) {
@@ -163,7 +166,8 @@ void check_block_halves_against_the_separate_ops() {
                     y = attention ? fused::attention_residual(xv, gv, bev, 1e-6, wqv, bqv, wpv, bpv, heads, scale, dp)
                                   : fused::mlp_residual(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v, dp);
                 } else {
-                    y = attention ? fused::attention_residual.reference(xv, gv, bev, 1e-6, wqv, bqv, wpv, bpv, heads, scale, dp)
+                    y = attention ? fused::attention_residual.reference(xv, gv, bev, 1e-6, wqv, bqv, wpv, bpv, heads,
+                                                                        scale, dp)
                                   : fused::mlp_residual.reference(xv, gv, bev, 1e-6, w1v, b1v, w2v, b2v, dp);
                 }
                 ops::sum(ops::mul(y, input(t, weights))).backward();
@@ -173,15 +177,19 @@ void check_block_halves_against_the_separate_ops() {
                     all.insert(all.end(), v.grad(), v.grad() + v.size());
                 };
                 append(xv), append(gv), append(bev);
-                if (attention) append(wqv), append(bqv), append(wpv), append(bpv);
-                else append(w1v), append(b1v), append(w2v), append(b2v);
+                if (attention)
+                    append(wqv), append(bqv), append(wpv), append(bpv);
+                else
+                    append(w1v), append(b1v), append(w2v), append(b2v);
                 return all;
             };
             const std::size_t kept = ops::kept_samples(batch, dp.p, dp.rng).count;
             if (n > 100 && dp.rng.seed() == gaps_rng.seed())  // the blocked kernels are what runs here
-                BOOST_REQUIRE_MESSAGE(backends::residual_branch_blocked(cpu{}, kept * n, attention ? D : H, D, sizeof(double)),
-                                      "the test's shape no longer takes the row-blocked kernels");
-            BOOST_TEST_CONTEXT((attention ? "attention" : "mlp") << ", n " << n << ", p " << dp.p << ", kept " << kept) {
+                BOOST_REQUIRE_MESSAGE(
+                    backends::residual_branch_blocked(cpu{}, kept * n, attention ? D : H, D, sizeof(double)),
+                    "the test's shape no longer takes the row-blocked kernels");
+            BOOST_TEST_CONTEXT((attention ? "attention" : "mlp")
+                               << ", n " << n << ", p " << dp.p << ", kept " << kept) {
                 const auto want = run(false);
                 double largest = 0;
                 for (double v : want) largest = std::max(largest, std::abs(v));

@@ -6,10 +6,10 @@
 #include <cmath>
 #include <vector>
 
+#include "tinymim/fused/relation_kl.hpp"
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/losses.hpp"
 #include "tinymim/ops/matmul.hpp"
-#include "tinymim/fused/relation_kl.hpp"
 #include "tinymim/ops/softmax.hpp"
 
 using namespace tinymim;
@@ -19,7 +19,8 @@ using heads_shape = shape<dyn, dyn, dyn, dyn>;
 
 namespace {
 template <class T>
-tensor<T, heads_shape> heads(std::uint64_t seed, std::size_t b, std::size_t h, std::size_t n, std::size_t d, double sd) {
+tensor<T, heads_shape> heads(std::uint64_t seed, std::size_t b, std::size_t h, std::size_t n, std::size_t d,
+                             double sd) {
     auto t = randn<heads_shape, T>(seed, b, h, n, d);
     for (std::size_t i = 0; i < t.size(); ++i) t[i] = T(double(t[i]) * sd);
     return t;
@@ -28,8 +29,9 @@ tensor<T, heads_shape> heads(std::uint64_t seed, std::size_t b, std::size_t h, s
 // The loss and the gradients of A_s and B_s (B_s's empty when it is A_s), fused or composed of
 // matmul, softmax and kl_divergence (the distiller's path before relation_kl).
 template <class T>
-std::vector<double> run(bool fast, bool same, T temperature, const tensor<T, heads_shape>& sa, const tensor<T, heads_shape>& sb,
-                        const tensor<T, heads_shape>& ta, const tensor<T, heads_shape>& tb) {
+std::vector<double> run(bool fast, bool same, T temperature, const tensor<T, heads_shape>& sa,
+                        const tensor<T, heads_shape>& sb, const tensor<T, heads_shape>& ta,
+                        const tensor<T, heads_shape>& tb) {
     cpu_tape t;
     auto a = leaf(t, sa);
     auto b = same ? a : leaf(t, sb);
@@ -37,7 +39,7 @@ std::vector<double> run(bool fast, bool same, T temperature, const tensor<T, hea
     auto bt = input(t, tb);
     const T ss = T(1) / std::sqrt(T(sa.extent(3))), ts = T(1) / std::sqrt(T(ta.extent(3)));
     auto loss = fast ? fused::relation_kl(a, b, ss, at, bt, ts, temperature)
-                      : fused::relation_kl.reference(a, b, ss, at, bt, ts, temperature);
+                     : fused::relation_kl.reference(a, b, ss, at, bt, ts, temperature);
     ops::scale(loss, T(3)).backward();  // a seed other than 1: the backward scales what the forward made
     std::vector<double> all{double(loss.data()[0])};
     all.insert(all.end(), a.grad(), a.grad() + a.size());
@@ -72,7 +74,10 @@ BOOST_AUTO_TEST_CASE(gradients_of_the_student_heads) {
                 },
                 sa, sb);
             TT_CHECK_GRADIENTS(
-                [&](cpu_tape& t, auto a) { return fused::relation_kl(a, a, 0.5, input(t, ta), input(t, ta), 0.4, tau); }, sa);
+                [&](cpu_tape& t, auto a) {
+                    return fused::relation_kl(a, a, 0.5, input(t, ta), input(t, ta), 0.4, tau);
+                },
+                sa);
         }
     }
 }
@@ -95,7 +100,8 @@ BOOST_AUTO_TEST_CASE(equals_the_composed_ops) {
             set_num_threads(threads);
             for (const bool same : {false, true}) {
                 for (const double tau : {1.0, 2.0}) {
-                    BOOST_TEST_CONTEXT("tokens " << n << ", threads " << threads << ", one operand " << same << ", temperature " << tau) {
+                    BOOST_TEST_CONTEXT("tokens " << n << ", threads " << threads << ", one operand " << same
+                                                 << ", temperature " << tau) {
                         const auto want = run<double>(false, same, tau, sa, sb, ta, tb);
                         BOOST_TEST(want[0] > 0.05);  // the relations differ: a loss of substance
                         BOOST_TEST(max_rel_diff(run<double>(true, same, tau, sa, sb, ta, tb), want) < 1e-12);

@@ -97,8 +97,9 @@ BOOST_AUTO_TEST_CASE(bad_files_give_errors_that_name_the_problem) {
     }
     expect_error(temp_path("truncated_header.safetensors"), "truncated");
     // Truncated data: offsets run past the end.
-    expect_error(raw_file("truncated_data.safetensors", R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8),
-                 "truncated");
+    expect_error(
+        raw_file("truncated_data.safetensors", R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8),
+        "truncated");
     // Unknown dtype.
     expect_error(raw_file("dtype.safetensors", R"({"a":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}})", 16),
                  "unsupported dtype 'Q4'");
@@ -106,10 +107,12 @@ BOOST_AUTO_TEST_CASE(bad_files_give_errors_that_name_the_problem) {
     expect_error(raw_file("lies.safetensors", R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,12]}})", 12),
                  "needs 16");
     // Overlapping tensors.
-    expect_error(raw_file("overlap.safetensors",
-                          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-                          12),
-                 "overlap");
+    expect_error(
+        raw_file(
+            "overlap.safetensors",
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+            12),
+        "overlap");
     // A hole in the buffer.
     expect_error(raw_file("hole.safetensors", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
                  "belong to no tensor");

@@ -37,7 +37,8 @@ BOOST_AUTO_TEST_CASE(gradient_clipping_scales_to_the_norm) {
     p.value.fill(0);
     p.grad[0] = 3, p.grad[1] = 4;  // norm 5
     p.has_grad = true;
-    optim::adamw<double> opt({p.ref("p")}, {.beta1 = 0.0, .beta2 = 0.0, .eps = 0, .weight_decay = 0, .clip_grad_norm = 1.0});
+    optim::adamw<double> opt({p.ref("p")},
+                             {.beta1 = 0.0, .beta2 = 0.0, .eps = 0, .weight_decay = 0, .clip_grad_norm = 1.0});
     const double norm = opt.step(1.0);
     BOOST_TEST(norm == 5.0);
     // beta = 0: the update is lr * g / |g| per entry: -1 each, whatever the clipping (Adam is scale-free) ...
@@ -47,8 +48,8 @@ BOOST_AUTO_TEST_CASE(gradient_clipping_scales_to_the_norm) {
 }
 
 BOOST_AUTO_TEST_CASE(weight_decay_mask_and_layer_decay_follow_mae) {
-    constexpr nn::vit_config cfg{.image = 8, .patch = 4, .channels = 1, .dim = 8, .depth = 3, .heads = 2, .classes = 2,
-                                 .head = nn::pool::avg};
+    constexpr nn::vit_config cfg{
+        .image = 8, .patch = 4, .channels = 1, .dim = 8, .depth = 3, .heads = 2, .classes = 2, .head = nn::pool::avg};
     auto model = std::make_unique<nn::vit<cfg>>();
     std::map<std::string, nn::param_ref<float>> by_name;
     model->visit([&](nn::param_ref<float>& r) { by_name[r.name] = r; });
@@ -61,8 +62,10 @@ BOOST_AUTO_TEST_CASE(weight_decay_mask_and_layer_decay_follow_mae) {
     BOOST_TEST(optim::vit_layer_id(by_name.at("patch_embed.proj.weight"), 3) == 0u);
     BOOST_TEST(optim::vit_layer_id(by_name.at("blocks.2.mlp.fc1.weight"), 3) == 3u);
     BOOST_TEST(optim::vit_layer_id(by_name.at("head.weight"), 3) == 4u);
-    BOOST_TEST(optim::layer_decay_scale(by_name.at("cls_token"), 3, 0.65) == std::pow(0.65, 4), boost::test_tools::tolerance(1e-12));
-    BOOST_TEST(optim::layer_decay_scale(by_name.at("blocks.0.norm1.bias"), 3, 0.65) == std::pow(0.65, 3), boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(optim::layer_decay_scale(by_name.at("cls_token"), 3, 0.65) == std::pow(0.65, 4),
+               boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(optim::layer_decay_scale(by_name.at("blocks.0.norm1.bias"), 3, 0.65) == std::pow(0.65, 3),
+               boost::test_tools::tolerance(1e-12));
     BOOST_TEST(optim::layer_decay_scale(by_name.at("fc_norm.weight"), 3, 0.65) == 1.0);
 }
 

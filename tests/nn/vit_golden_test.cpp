@@ -10,10 +10,24 @@
 using namespace tinymim;
 
 namespace {
-constexpr nn::vit_config rgb_cfg{.image = 32, .patch = 8, .channels = 3, .dim = 64, .depth = 2, .heads = 4,
-                                 .classes = 10, .head = nn::pool::avg, .pos = nn::pos_embed_kind::learned};
-constexpr nn::vit_config fm_cfg{.image = 28, .patch = 4, .channels = 1, .dim = 48, .depth = 2, .heads = 3,
-                                .classes = 10, .head = nn::pool::cls, .pos = nn::pos_embed_kind::sincos};
+constexpr nn::vit_config rgb_cfg{.image = 32,
+                                 .patch = 8,
+                                 .channels = 3,
+                                 .dim = 64,
+                                 .depth = 2,
+                                 .heads = 4,
+                                 .classes = 10,
+                                 .head = nn::pool::avg,
+                                 .pos = nn::pos_embed_kind::learned};
+constexpr nn::vit_config fm_cfg{.image = 28,
+                                .patch = 4,
+                                .channels = 1,
+                                .dim = 48,
+                                .depth = 2,
+                                .heads = 3,
+                                .classes = 10,
+                                .head = nn::pool::cls,
+                                .pos = nn::pos_embed_kind::sincos};
 constexpr nn::vit_config mae_enc{.image = 28, .patch = 4, .channels = 1, .dim = 48, .depth = 2, .heads = 3};
 constexpr nn::mae_decoder_config mae_dec{.dim = 32, .depth = 1, .heads = 4};
 

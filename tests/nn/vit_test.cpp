@@ -20,13 +20,15 @@ fs::path temp_file(const std::string& name) {
     fs::create_directories(dir);
     return dir / name;
 }
-constexpr nn::vit_config tiny_cfg{.image = 8, .patch = 4, .channels = 1, .dim = 8, .depth = 2, .heads = 2,
-                                  .classes = 3, .head = nn::pool::avg};
+constexpr nn::vit_config tiny_cfg{
+    .image = 8, .patch = 4, .channels = 1, .dim = 8, .depth = 2, .heads = 2, .classes = 3, .head = nn::pool::avg};
 // A block seen as a model (something with visit(f)) for check_parameter_gradients.
 struct visit_block {
     nn::block<8, 32, cpu, double>& b;
     template <class F>
-    void visit(F&& f) { b.visit("block", f); }
+    void visit(F&& f) {
+        b.visit("block", f);
+    }
 };
 }  // namespace
 
@@ -44,7 +46,7 @@ BOOST_AUTO_TEST_CASE(sincos_pos_embed_reference_values) {
     // D = 192, G = 14, token 17 counting the CLS row as 0: patch 16, row 1, column 2.
     const auto big = nn::sincos_pos_embed_2d<float>(192, 14, true);
     const float* t17 = big.data() + 17 * 192;
-    const std::pair<int, double> ref[] = {{0, 0.909297},  {1, 0.996801},  {47, 0.000242}, {48, -0.416147}, {95, 1.0},
+    const std::pair<int, double> ref[] = {{0, 0.909297},  {1, 0.996801},  {47, 0.000242},  {48, -0.416147}, {95, 1.0},
                                           {96, 0.841471}, {97, 0.734822}, {143, 0.000121}, {144, 0.540302}, {191, 1.0}};
     for (auto [i, v] : ref) BOOST_TEST(std::abs(double(t17[i]) - v) < 1e-6, "dim " << i << ": " << t17[i]);
 }
@@ -53,7 +55,8 @@ BOOST_AUTO_TEST_CASE(named_configurations) {
     static_assert(nn::vit_base.tokens() == 197 && nn::vit_base.head_dim() == 64);
     static_assert(nn::vit_large.depth == 24 && nn::vit_large.heads == 16);
     static_assert(nn::fm_tiny.tokens() == 50 && nn::fm_tiny.dim == 96 && nn::fm_tiny.heads == 3);
-    static_assert(nn::fm_small.dim == 192 && nn::fm_small.heads == 6 && nn::fm_base.depth == 8 && nn::fm_base.heads == 12);
+    static_assert(nn::fm_small.dim == 192 && nn::fm_small.heads == 6 && nn::fm_base.depth == 8 &&
+                  nn::fm_base.heads == 12);
     BOOST_TEST(nn::fm_small.head_dim() == 32u);
 }
 
@@ -87,8 +90,8 @@ BOOST_AUTO_TEST_CASE(strict_load_reports_every_problem_and_changes_nothing) {
         BOOST_FAIL("a strict load of a mismatching file must throw");
     } catch (const tinymim::error& e) {
         const std::string m = e.what();
-        BOOST_TEST(m.find("blocks.1.norm1.weight [8]") != std::string::npos, m);          // missing
-        BOOST_TEST(m.find("norm.weight [12]") != std::string::npos, m);                  // unexpected
+        BOOST_TEST(m.find("blocks.1.norm1.weight [8]") != std::string::npos, m);  // missing
+        BOOST_TEST(m.find("norm.weight [12]") != std::string::npos, m);           // unexpected
         BOOST_TEST(m.find("blocks.0.attn.qkv.weight: expected [24, 8], found [36, 12]") != std::string::npos, m);
         BOOST_TEST(m.find("other.safetensors") != std::string::npos, m);
     }
@@ -122,7 +125,9 @@ BOOST_AUTO_TEST_CASE(gradient_check_of_one_full_block_in_double) {
     counter_rng rr(5);
     for (std::size_t i = 0; i < r.size(); ++i) r[i] = rr.normal(i);
     // Parameters: the block's; the input: through a closure.
-    auto loss = [&](tape<cpu>& t) { return ops::sum(ops::mul(blk.forward(t, input(t, x), nn::block_run{}), input(t, r))); };
+    auto loss = [&](tape<cpu>& t) {
+        return ops::sum(ops::mul(blk.forward(t, input(t, x), nn::block_run{}), input(t, r)));
+    };
     visit_block adapter{blk};
     auto rep = testing::check_parameter_gradients(adapter, loss);
     BOOST_TEST(rep.ok, rep.message);
@@ -160,9 +165,8 @@ BOOST_AUTO_TEST_CASE(fused_block_equals_traced_block_with_drop_path) {
     BOOST_TEST(worst < 1e-12);
     // Parameter gradients of a block in training mode with drop path, checked numerically.
     visit_block adapter{blk};
-    auto rep = testing::check_parameter_gradients(adapter, [&](tape<cpu>& t) {
-        return ops::sum(ops::mul(blk.forward(t, input(t, x), run), input(t, w)));
-    });
+    auto rep = testing::check_parameter_gradients(
+        adapter, [&](tape<cpu>& t) { return ops::sum(ops::mul(blk.forward(t, input(t, x), run), input(t, w))); });
     BOOST_TEST(rep.ok, rep.message);
 }
 
@@ -174,9 +178,8 @@ BOOST_AUTO_TEST_CASE(gradient_check_of_a_whole_vit_in_double) {
     labels[0] = 1, labels[1] = 2;
     // Lift the head from its tiny init so its gradient path is exercised at a realistic scale.
     for (auto& v : m->head_weight.value) v *= 1e4;
-    auto rep = testing::check_parameter_gradients(*m, [&](tape<cpu>& t) {
-        return ops::cross_entropy(m->forward(t, input(t, img)), labels);
-    });
+    auto rep = testing::check_parameter_gradients(
+        *m, [&](tape<cpu>& t) { return ops::cross_entropy(m->forward(t, input(t, img)), labels); });
     BOOST_TEST(rep.ok, rep.message);
     BOOST_TEST(rep.checked > 300u);
 }
@@ -188,7 +191,8 @@ BOOST_AUTO_TEST_CASE(gradient_check_of_the_mae_loss_in_double) {
     m->init(counter_rng(13));
     auto img = tt::randn<shape<dyn, 1, 8, 8>>(14, 2, 1, 8, 8);
     auto mask = nn::mae_mask<cpu, double>::random(2, 4, 0.5, counter_rng(15));
-    auto rep = testing::check_parameter_gradients(*m, [&](tape<cpu>& t) { return m->forward(t, input(t, img), mask).loss; });
+    auto rep =
+        testing::check_parameter_gradients(*m, [&](tape<cpu>& t) { return m->forward(t, input(t, img), mask).loss; });
     BOOST_TEST(rep.ok, rep.message);
     BOOST_TEST(rep.checked > 300u);
 }

@@ -49,8 +49,10 @@ BOOST_AUTO_TEST_CASE(drop_path_is_reproducible_and_unbiased) {
     std::size_t dropped = 0;
     for (std::size_t b = 0; b < 1000; ++b) {
         BOOST_TEST(y1.data()[b * 4] == y2.data()[b * 4]);
-        if (y1.data()[b * 4] == 0.0f) ++dropped;
-        else BOOST_TEST(y1.data()[b * 4] == x[b * 4] / 0.75f, boost::test_tools::tolerance(1e-6f));
+        if (y1.data()[b * 4] == 0.0f)
+            ++dropped;
+        else
+            BOOST_TEST(y1.data()[b * 4] == x[b * 4] / 0.75f, boost::test_tools::tolerance(1e-6f));
     }
     BOOST_TEST(dropped > 200u);
     BOOST_TEST(dropped < 300u);

@@ -29,15 +29,18 @@ void golden(const std::string& name, Fn fn) {
         const auto r = f.read<float>(name + ".r");
         BOOST_REQUIRE_EQUAL(r.size(), y.size());
         y.backward(r.data());
-        (check_close(f, name + ".dx" + std::to_string(I), std::get<I>(vs).grad(), std::get<I>(vs).size(), grad_tol), ...);
-    }(std::index_sequence_for<S...>{});
+        (check_close(f, name + ".dx" + std::to_string(I), std::get<I>(vs).grad(), std::get<I>(vs).size(), grad_tol),
+         ...);
+    }
+    (std::index_sequence_for<S...>{});
 }
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(golden_pytorch)
 
 BOOST_AUTO_TEST_CASE(layer_norm) {
-    golden<shape<dyn, 7, 48>, shape<48>, shape<48>>("layer_norm", [](auto x, auto g, auto b) { return ops::layer_norm(x, g, b, 1e-6f); });
+    golden<shape<dyn, 7, 48>, shape<48>, shape<48>>(
+        "layer_norm", [](auto x, auto g, auto b) { return ops::layer_norm(x, g, b, 1e-6f); });
     golden<shape<dyn, 7, 48>>("layer_norm_plain", [](auto x) { return ops::layer_norm(x, 1e-6f); });
 }
 BOOST_AUTO_TEST_CASE(gelu) {

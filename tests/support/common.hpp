@@ -37,11 +37,11 @@ inline double max_abs_diff(const std::vector<double>& a, const std::vector<doubl
     return worst;
 }
 
-#define TT_CHECK_GRADIENTS(...)                                                       \
-    do {                                                                              \
-        auto rep_ = ::tinymim::testing::check_gradients(__VA_ARGS__);                 \
-        BOOST_TEST(rep_.ok, rep_.message);                                            \
-        BOOST_TEST(rep_.checked > 0u);                                                \
+#define TT_CHECK_GRADIENTS(...)                                       \
+    do {                                                              \
+        auto rep_ = ::tinymim::testing::check_gradients(__VA_ARGS__); \
+        BOOST_TEST(rep_.ok, rep_.message);                            \
+        BOOST_TEST(rep_.checked > 0u);                                \
     } while (false)
 
 }  // namespace tt

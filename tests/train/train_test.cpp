@@ -146,8 +146,17 @@ BOOST_AUTO_TEST_CASE(resume_reproduces_the_uninterrupted_run_exactly) {
         auto m = std::make_unique<mae_t>();
         m->init(counter_rng(3));
         train::task_options o;
-        o.loop = {.name = "mae", .epochs = 3, .lr = 1e-3, .warmup_epochs = 1, .checkpoint_every = 2, .log_every = 1,
-                  .out = out, .resume = resume, .seed = 11, .plot = false, .stop_after = stop_after};
+        o.loop = {.name = "mae",
+                  .epochs = 3,
+                  .lr = 1e-3,
+                  .warmup_epochs = 1,
+                  .checkpoint_every = 2,
+                  .log_every = 1,
+                  .out = out,
+                  .resume = resume,
+                  .seed = 11,
+                  .plot = false,
+                  .stop_after = stop_after};
         o.batch_size = 32;
         (void)train::pretrain_mae(*m, data, o);
         return io::collect(*m);
@@ -187,9 +196,11 @@ BOOST_AUTO_TEST_CASE(a_nan_loss_stops_the_run_and_names_step_and_term) {
 BOOST_AUTO_TEST_CASE(loader_is_deterministic_and_prefetches_in_order) {
     const auto d = synthetic(40);
     using S = shape<dyn, 1, 28, 28>;
-    data::loader_options lo{.batch_size = 8, .two_views = true,
+    data::loader_options lo{.batch_size = 8,
+                            .two_views = true,
                             .augment = {.random_crop = true, .flip = true, .brightness = 0.4, .contrast = 0.4},
-                            .teacher_augment = {.random_crop = true, .flip = true}, .seed = 4};
+                            .teacher_augment = {.random_crop = true, .flip = true},
+                            .seed = 4};
     data::loader<S> a(d, lo), b(d, lo);
     b.start(1, 2);
     for (int i = 0; i < 3; ++i) {
@@ -198,7 +209,8 @@ BOOST_AUTO_TEST_CASE(loader_is_deterministic_and_prefetches_in_order) {
         BOOST_TEST(y.index == 2u + std::size_t(i));
         BOOST_TEST(std::equal(x.images.begin(), x.images.end(), y.images.begin()));
         BOOST_TEST(std::equal(x.teacher_images.begin(), x.teacher_images.end(), y.teacher_images.begin()));
-        BOOST_TEST(!std::equal(x.images.begin(), x.images.end(), x.teacher_images.begin()));  // jitter on the student view only
+        BOOST_TEST(!std::equal(x.images.begin(), x.images.end(),
+                               x.teacher_images.begin()));  // jitter on the student view only
     }
     b.stop();
 }

@@ -23,9 +23,9 @@ namespace tinymim {
 // The per-step record of one tensor value: where its value and gradient live.
 struct slot_base {
     static constexpr std::size_t no_node = std::numeric_limits<std::size_t>::max();
-    void* grad_raw = nullptr;      // null until some backward writes a gradient
+    void* grad_raw = nullptr;        // null until some backward writes a gradient
     std::size_t producer = no_node;  // the first node recorded with this slot as its output
-    std::size_t grad_bytes = 0;    // > 0: grad_raw came from the tape's gradient pool
+    std::size_t grad_bytes = 0;      // > 0: grad_raw came from the tape's gradient pool
 };
 
 template <element T>
@@ -33,7 +33,7 @@ struct slot : slot_base {
     T* value = nullptr;
     std::size_t size = 0;
     bool requires_grad = false;
-    T* ext_grad = nullptr;   // a gradient buffer owned outside the tape (parameters)
+    T* ext_grad = nullptr;     // a gradient buffer owned outside the tape (parameters)
     bool* ext_flag = nullptr;  // true once ext_grad holds this step's gradient
     [[nodiscard]] T* grad() const noexcept { return static_cast<T*>(grad_raw); }
 };
@@ -89,7 +89,8 @@ public:
     template <element T>
     class temporary {
     public:
-        temporary(tape& t, std::size_t n) : t_(&t), bytes_(n * sizeof(T)), p_(static_cast<T*>(t.grads_.acquire(bytes_))) {
+        temporary(tape& t, std::size_t n)
+            : t_(&t), bytes_(n * sizeof(T)), p_(static_cast<T*>(t.grads_.acquire(bytes_))) {
             if (t.poison_) fill(B{}, p_, n, std::numeric_limits<T>::quiet_NaN());
         }
         temporary(const temporary&) = delete;
@@ -151,8 +152,8 @@ public:
     // still read the buffer in this backward, and must not write `to`'s gradient through another pointer.
     template <element T>
     [[nodiscard]] bool pass_grad(slot<T>* from, slot<T>* to) noexcept {
-        if (retain_grads_ || from == to || to->grad_raw != nullptr || to->ext_grad != nullptr || from->grad_bytes == 0 ||
-            from->size != to->size)
+        if (retain_grads_ || from == to || to->grad_raw != nullptr || to->ext_grad != nullptr ||
+            from->grad_bytes == 0 || from->size != to->size)
             return false;
         to->grad_raw = from->grad_raw;
         to->grad_bytes = from->grad_bytes;
@@ -230,7 +231,8 @@ public:
     [[nodiscard]] mark_t mark() const noexcept { return {data_.mark(), host_.mark(), nodes_.size()}; }
     template <element T>
     [[nodiscard]] slot<T>* keep(const mark_t& m, const slot<T>* value) {
-        TINYMIM_CHECK(nodes_.size() == m.nodes, "tape::keep: nodes were recorded since the mark (keep is for no_grad code)");
+        TINYMIM_CHECK(nodes_.size() == m.nodes,
+                      "tape::keep: nodes were recorded since the mark (keep is for no_grad code)");
         const std::size_t n = value->size;
         const T* src = value->value;
         data_.rewind(m.data);

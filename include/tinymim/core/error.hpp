@@ -25,10 +25,10 @@ template <class... Parts>
 
 // Throws tinymim::error with the streamed parts when cond is false.
 // Usage: TINYMIM_CHECK(n == m, "linear: expected ", n, " features, found ", m);
-#define TINYMIM_CHECK(cond, ...)                                                      \
-    do {                                                                              \
-        if (!(cond)) [[unlikely]]                                                     \
-            throw ::tinymim::error(::tinymim::detail::concat(__VA_ARGS__));           \
+#define TINYMIM_CHECK(cond, ...)                                            \
+    do {                                                                    \
+        if (!(cond)) [[unlikely]]                                           \
+            throw ::tinymim::error(::tinymim::detail::concat(__VA_ARGS__)); \
     } while (false)
 
 }  // namespace tinymim

@@ -14,7 +14,8 @@ public:
 
     // The i-th 64-bit value of this stream (two rounds of the SplitMix64 finaliser over the key).
     [[nodiscard]] constexpr std::uint64_t bits(std::uint64_t i) const {
-        return mix(mix(seed_ ^ (stream_ * 0xD1B54A32D192ED03ULL)) ^ (i * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL));
+        return mix(mix(seed_ ^ (stream_ * 0xD1B54A32D192ED03ULL)) ^
+                   (i * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL));
     }
     // Uniform in [0, 1) with 53 (double) or 24 (float) random bits.
     [[nodiscard]] constexpr double uniform(std::uint64_t i) const { return double(bits(i) >> 11) * 0x1.0p-53; }

@@ -56,9 +56,8 @@ public:
             if (S::static_extents[i] == dyn) {
                 dyn_[dyn_slot(i)] = all[i];
             } else {
-                TINYMIM_CHECK(all[i] == S::static_extents[i], "shape mismatch: extent ", i,
-                              " must be ", S::static_extents[i], ", found ", all[i], " (shape ",
-                              to_string(all), ")");
+                TINYMIM_CHECK(all[i] == S::static_extents[i], "shape mismatch: extent ", i, " must be ",
+                              S::static_extents[i], ", found ", all[i], " (shape ", to_string(all), ")");
             }
         }
     }

@@ -28,7 +28,8 @@ struct augment_options {
 
 // torchvision's RandomResizedCrop parameters: ten tries at a random area and aspect ratio, else the
 // whole image (clamped to the ratio range).
-[[nodiscard]] inline crop_box sample_crop(std::size_t h, std::size_t w, const augment_options& o, const counter_rng& rng) {
+[[nodiscard]] inline crop_box sample_crop(std::size_t h, std::size_t w, const augment_options& o,
+                                          const counter_rng& rng) {
     crop_box b;
     b.height = double(h);
     b.width = double(w);
@@ -38,7 +39,8 @@ struct augment_options {
         bool found = false;
         for (int attempt = 0; attempt < 10 && !found; ++attempt) {
             const double target = area * (o.scale_min + (o.scale_max - o.scale_min) * rng.uniform(k++));
-            const double lr = std::log(o.ratio_min) + (std::log(o.ratio_max) - std::log(o.ratio_min)) * rng.uniform(k++);
+            const double lr =
+                std::log(o.ratio_min) + (std::log(o.ratio_max) - std::log(o.ratio_min)) * rng.uniform(k++);
             const double ar = std::exp(lr);
             const double cw = std::round(std::sqrt(target * ar)), ch = std::round(std::sqrt(target / ar));
             if (cw > 0 && ch > 0 && cw <= double(w) && ch <= double(h)) {

@@ -17,7 +17,7 @@ struct image_dataset {
     std::vector<std::uint8_t> pixels;  // [n, C, H, W]
     std::vector<std::int32_t> labels;  // [n]
     std::vector<std::string> classes;
-    std::vector<float> mean, std;      // per channel, for normalisation
+    std::vector<float> mean, std;  // per channel, for normalisation
     [[nodiscard]] std::size_t size() const noexcept { return labels.size(); }
     [[nodiscard]] std::size_t image_size() const noexcept { return channels * height * width; }
     [[nodiscard]] const std::uint8_t* image(std::size_t i) const { return pixels.data() + i * image_size(); }
@@ -34,22 +34,25 @@ inline const std::filesystem::path fashion_mnist_default_dir = "/usr/share/datas
 
 // Fashion-MNIST (or MNIST) from a directory of IDX files; split "train" or "test".
 [[nodiscard]] inline image_dataset load_fashion_mnist(const std::filesystem::path& dir, const std::string& split) {
-    TINYMIM_CHECK(split == "train" || split == "test", "Fashion-MNIST: split must be 'train' or 'test', not '", split, "'");
+    TINYMIM_CHECK(split == "train" || split == "test", "Fashion-MNIST: split must be 'train' or 'test', not '", split,
+                  "'");
     const std::string stem = split == "train" ? "train" : "t10k";
     auto find = [&](const std::string& base) {
         for (const char* ext : {".gz", ""}) {
             const auto p = dir / (base + ext);
             if (std::filesystem::exists(p)) return p;
         }
-        throw tinymim::error("Fashion-MNIST: '" + (dir / (base + ".gz")).string() +
-                             "' not found. Install the data set with `apt-get install dataset-fashion-mnist` (it goes to " +
-                             fashion_mnist_default_dir.string() + "), or pass --data DIR with the four IDX files.");
+        throw tinymim::error(
+            "Fashion-MNIST: '" + (dir / (base + ".gz")).string() +
+            "' not found. Install the data set with `apt-get install dataset-fashion-mnist` (it goes to " +
+            fashion_mnist_default_dir.string() + "), or pass --data DIR with the four IDX files.");
     };
     const auto imgs = io::read_idx(find(stem + "-images-idx3-ubyte"));
     const auto labs = io::read_idx(find(stem + "-labels-idx1-ubyte"));
     TINYMIM_CHECK(imgs.dims.size() == 3, "Fashion-MNIST: the images file must have rank 3, found ", imgs.dims.size());
     TINYMIM_CHECK(labs.dims.size() == 1, "Fashion-MNIST: the labels file must have rank 1, found ", labs.dims.size());
-    TINYMIM_CHECK(imgs.dims[0] == labs.dims[0], "Fashion-MNIST: ", imgs.dims[0], " images but ", labs.dims[0], " labels");
+    TINYMIM_CHECK(imgs.dims[0] == labs.dims[0], "Fashion-MNIST: ", imgs.dims[0], " images but ", labs.dims[0],
+                  " labels");
     image_dataset d;
     d.channels = 1;
     d.height = imgs.dims[1];
@@ -60,7 +63,8 @@ inline const std::filesystem::path fashion_mnist_default_dir = "/usr/share/datas
         TINYMIM_CHECK(l < 10, "Fashion-MNIST: label ", int(l), " is outside 0..9");
         d.labels.push_back(l);
     }
-    d.classes = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+    d.classes = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
     d.mean = {0.2860f};
     d.std = {0.3530f};
     return d;

@@ -33,8 +33,8 @@ struct loader_options {
     std::size_t batch_size = 64;
     bool shuffle = true;
     bool drop_last = true;
-    bool two_views = false;        // TinyMIM: teacher view + jittered student view of one crop
-    augment_options augment{};     // the (student) view
+    bool two_views = false;             // TinyMIM: teacher view + jittered student view of one crop
+    augment_options augment{};          // the (student) view
     augment_options teacher_augment{};  // crop/flip are shared; only its jitter settings are used
     std::uint64_t seed = 0;
 };

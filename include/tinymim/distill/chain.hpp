@@ -53,7 +53,9 @@ struct chain {
                 [&] {
                     using P = std::tuple_element_t<I, pairings>;
                     distiller<P> d(std::get<I>(models), std::get<I + 1>(models), opts[I].distill);
-                    optim::warmup_cosine sched{.base_lr = opts[I].lr, .min_lr = 0, .warmup_steps = opts[I].warmup_steps,
+                    optim::warmup_cosine sched{.base_lr = opts[I].lr,
+                                               .min_lr = 0,
+                                               .warmup_steps = opts[I].warmup_steps,
                                                .total_steps = opts[I].steps};
                     for (std::size_t s = 0; s < opts[I].steps; ++s) {
                         const auto& [ti, si] = batches(I, s);
@@ -63,7 +65,8 @@ struct chain {
                     }
                 }(),
                 ...);
-        }(std::make_index_sequence<stages>{});
+        }
+        (std::make_index_sequence<stages>{});
         return last;
     }
 };

@@ -46,10 +46,11 @@ concept loss_policy = std::default_initializable<L> && requires(const L& l, cons
 // target.operands(teacher trace)) -> the same scalar as l(target.student(...), target.teacher(...)).
 // The distiller uses it where both sides offer it (kl_divergence with qk, vv, qq, kk).
 template <class L, class P>
-concept whole_relation_loss = loss_policy<L> && target_policy<P> && P::kind == target_kind::relation && P::distribution &&
-                              requires(const L& l, const P& p, const detail::probe_trace& tr) {
-                                  { l.relation(p.operands(tr), p.operands(tr)) } -> std::same_as<var<double, shape<>, detail::probe_backend>>;
-                              };
+concept whole_relation_loss = loss_policy<L> && target_policy<P> && P::kind ==
+                              target_kind::relation&& P::distribution&& requires(const L& l, const P& p,
+                                                                                 const detail::probe_trace& tr) {
+    { l.relation(p.operands(tr), p.operands(tr)) } -> std::same_as<var<double, shape<>, detail::probe_backend>>;
+};
 
 }  // namespace tinymim::distill
 

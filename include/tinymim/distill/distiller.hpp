@@ -21,9 +21,9 @@
 namespace tinymim::distill {
 
 struct distill_options {
-    double drop_path = 0.1;      // student, uniform over its blocks except the tapped one; teacher: none
-    double mask_ratio = 0.75;    // masked_input only
-    std::vector<double> weights; // one per term (empty: all 1)
+    double drop_path = 0.1;         // student, uniform over its blocks except the tapped one; teacher: none
+    double mask_ratio = 0.75;       // masked_input only
+    std::vector<double> weights;    // one per term (empty: all 1)
     std::size_t teacher_block = 0;  // run-time override of the pairing's teacher tap (1-based; 0: the pairing's)
     optim::adamw_options adamw{.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05};
     std::uint64_t seed = 0;
@@ -52,7 +52,8 @@ public:
     distiller(teacher_type& teacher, student_type& student, distill_options opt = {})
         : teacher_(teacher), student_(student), opt_(std::move(opt)), rng_(opt_.seed) {
         if (opt_.weights.empty()) opt_.weights.assign(n_terms, 1.0);
-        TINYMIM_CHECK(opt_.weights.size() == n_terms, "distiller: ", opt_.weights.size(), " weights for ", n_terms, " terms");
+        TINYMIM_CHECK(opt_.weights.size() == n_terms, "distiller: ", opt_.weights.size(), " weights for ", n_terms,
+                      " terms");
         TINYMIM_CHECK(opt_.teacher_block <= teacher_type::depth, "distiller: teacher block ", opt_.teacher_block,
                       " is past the teacher's last block (", teacher_type::depth, ")");
         init_projections(counter_rng(opt_.seed).fork(77));
@@ -93,9 +94,8 @@ public:
 
         loss_vars out;
         run_model(teacher_, t, teacher_images, trun, true, [&](auto& ttrace) {
-            run_model(student_, t, student_images, srun, false, [&](auto& strace) {
-                out = combine(t, ttrace, strace, std::make_index_sequence<n_terms>{});
-            });
+            run_model(student_, t, student_images, srun, false,
+                      [&](auto& strace) { out = combine(t, ttrace, strace, std::make_index_sequence<n_terms>{}); });
         });
         return out;
     }
@@ -134,7 +134,9 @@ public:
         using value_type = T;
         using backend_type = B;
         template <class F>
-        void visit(F&& f) { self->visit_trainable(f); }
+        void visit(F&& f) {
+            self->visit_trainable(f);
+        }
     };
     [[nodiscard]] trainable_view trainable() { return {this}; }
 
@@ -148,7 +150,8 @@ public:
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             return std::array<std::string, n_terms>{std::string(std::tuple_element_t<I, terms_t>::target_type::name) +
                                                     "/" + std::tuple_element_t<I, terms_t>::loss_type::name...};
-        }(std::make_index_sequence<n_terms>{});
+        }
+        (std::make_index_sequence<n_terms>{});
     }
 
     [[nodiscard]] optim::adamw<T, B>& optimizer() { return *optimizer_; }
@@ -169,7 +172,7 @@ private:
     using terms_t = typename Pairing::terms_type;
 
     template <class Term>
-    static constexpr bool needs_projection = Term::target_type::kind != target_kind::relation && Ds != Dt;
+    static constexpr bool needs_projection = Term::target_type::kind != target_kind::relation&& Ds != Dt;
     struct no_projection {};
     template <class Term>
     using projection_t = std::conditional_t<needs_projection<Term>, nn::linear<Ds, Dt, B, T>, no_projection>;
@@ -189,7 +192,8 @@ private:
                         std::get<I>(projections_).init_xavier(rng.fork(I));
                 }(),
                 ...);
-        }(std::make_index_sequence<n_terms>{});
+        }
+        (std::make_index_sequence<n_terms>{});
     }
     template <class F>
     void visit_projections(F&& f) {
@@ -200,7 +204,8 @@ private:
                         std::get<I>(projections_).visit("projections." + std::to_string(I), f);
                 }(),
                 ...);
-        }(std::make_index_sequence<n_terms>{});
+        }
+        (std::make_index_sequence<n_terms>{});
     }
 
     // Embeds (and masks) the images, runs the blocks up to the tap, and calls k(trace). A frozen model
@@ -211,8 +216,10 @@ private:
         if (frozen) guard.emplace();
         auto x = m.embed(t, input(t, images));
         auto xc = [&] {
-            if constexpr (Pairing::input_policy::masked) return m.prepend_cls(t, ops::gather_tokens(x, mask_->ids_keep));
-            else return m.prepend_cls(t, x);
+            if constexpr (Pairing::input_policy::masked)
+                return m.prepend_cls(t, ops::gather_tokens(x, mask_->ids_keep));
+            else
+                return m.prepend_cls(t, x);
         }();
         nn::block_trace<T, typename decltype(xc)::shape_type, B> trace;
         (void)m.run_blocks(t, xc, run, &trace);
@@ -250,7 +257,8 @@ private:
             }(),
             ...);
         out.total = ops::scale(out.terms[0], T(opt_.weights[0]));
-        for (std::size_t i = 1; i < n_terms; ++i) out.total = ops::add(out.total, ops::scale(out.terms[i], T(opt_.weights[i])));
+        for (std::size_t i = 1; i < n_terms; ++i)
+            out.total = ops::add(out.total, ops::scale(out.terms[i], T(opt_.weights[i])));
         return out;
     }
 

@@ -4,8 +4,8 @@
 
 #include <type_traits>
 
-#include "tinymim/ops/losses.hpp"
 #include "tinymim/fused/relation_kl.hpp"
+#include "tinymim/ops/losses.hpp"
 #include "tinymim/ops/softmax.hpp"
 
 namespace tinymim::distill {
@@ -26,7 +26,8 @@ struct kl_divergence {
     template <class SO, class TO>
     [[nodiscard]] auto relation(const SO& student, const TO& teacher) const {
         using T = typename std::remove_cvref_t<decltype(student.a)>::value_type;
-        return fused::relation_kl(student.a, student.b, student.scale, teacher.a, teacher.b, teacher.scale, T(temperature));
+        return fused::relation_kl(student.a, student.b, student.scale, teacher.a, teacher.b, teacher.scale,
+                                  T(temperature));
     }
 };
 

@@ -79,8 +79,10 @@ struct term_list<T, Loss> {
 
 template <class Tap, std::size_t Depth>
 consteval std::size_t tap_index() {
-    if constexpr (std::is_same_v<Tap, last_block>) return Depth;
-    else return Tap::index;
+    if constexpr (std::is_same_v<Tap, last_block>)
+        return Depth;
+    else
+        return Tap::index;
 }
 
 template <class Tuple>
@@ -126,8 +128,10 @@ struct pairing {
     static_assert(std::is_same_v<typename Teacher::backend_type, typename Student::backend_type> &&
                       std::is_same_v<typename Teacher::value_type, typename Student::value_type>,
                   "pairing: teacher and student must live on one backend with one element type");
-    static_assert(teacher_tap >= 1 && teacher_tap <= tc.depth, "pairing: teacher_block<K> is past the teacher's last block");
-    static_assert(student_tap >= 1 && student_tap <= sc.depth, "pairing: student_block<J> is past the student's last block");
+    static_assert(teacher_tap >= 1 && teacher_tap <= tc.depth,
+                  "pairing: teacher_block<K> is past the teacher's last block");
+    static_assert(student_tap >= 1 && student_tap <= sc.depth,
+                  "pairing: student_block<J> is past the student's last block");
     static_assert(tc.image == sc.image && tc.patch == sc.patch && tc.channels == sc.channels &&
                       tc.class_token == sc.class_token,
                   "pairing: teacher and student must see the same tokens: equal image size, patch size, channels and "

@@ -39,25 +39,25 @@ struct relation_operands {
 // logits), and a distribution loss (KL) applies the softmax. The CLS token is a row and a column.
 // operands(trace) names what the products are made of, for a loss that takes the relation whole
 // (kl_divergence::relation: no [B, H, N, N] tensor is made).
-#define TINYMIM_RELATION_TARGET(NAME, A, B, TEXT)                                              \
-    struct NAME {                                                                              \
-        static constexpr target_kind kind = target_kind::relation;                            \
-        static constexpr bool qkv_only = true;                                                 \
-        static constexpr bool distribution = true;                                             \
-        static constexpr const char* name = TEXT;                                              \
-        template <class Trace>                                                                 \
-        [[nodiscard]] auto operands(const Trace& tr) const {                                   \
-            return relation_operands<decltype(tr.A), typename decltype(tr.A)::value_type>{    \
-                tr.A, tr.B, detail::head_scale(tr)};                                           \
-        }                                                                                      \
-        template <class Trace>                                                                 \
-        [[nodiscard]] auto student(const Trace& tr) const {                                    \
-            return ops::matmul<false, true>(tr.A, tr.B, detail::head_scale(tr));              \
-        }                                                                                      \
-        template <class Trace>                                                                 \
-        [[nodiscard]] auto teacher(const Trace& tr) const {                                    \
-            return student(tr);                                                                \
-        }                                                                                      \
+#define TINYMIM_RELATION_TARGET(NAME, A, B, TEXT)                                                                  \
+    struct NAME {                                                                                                  \
+        static constexpr target_kind kind = target_kind::relation;                                                 \
+        static constexpr bool qkv_only = true;                                                                     \
+        static constexpr bool distribution = true;                                                                 \
+        static constexpr const char* name = TEXT;                                                                  \
+        template <class Trace>                                                                                     \
+        [[nodiscard]] auto operands(const Trace& tr) const {                                                       \
+            return relation_operands<decltype(tr.A), typename decltype(tr.A)::value_type>{tr.A, tr.B,              \
+                                                                                          detail::head_scale(tr)}; \
+        }                                                                                                          \
+        template <class Trace>                                                                                     \
+        [[nodiscard]] auto student(const Trace& tr) const {                                                        \
+            return ops::matmul<false, true>(tr.A, tr.B, detail::head_scale(tr));                                   \
+        }                                                                                                          \
+        template <class Trace>                                                                                     \
+        [[nodiscard]] auto teacher(const Trace& tr) const {                                                        \
+            return student(tr);                                                                                    \
+        }                                                                                                          \
     }
 
 TINYMIM_RELATION_TARGET(qk, q, k, "qk");  // R_QK, the attention map itself
@@ -74,26 +74,26 @@ struct without_softmax : Relation {
 };
 
 // Token features [B, N, D]; the teacher side is layer-normalised without affine parameters (eps 1e-6).
-#define TINYMIM_FEATURE_TARGET(NAME, EXPR, QKV_ONLY, TEXT)                                     \
-    struct NAME {                                                                              \
-        static constexpr target_kind kind = target_kind::feature;                             \
-        static constexpr bool qkv_only = QKV_ONLY;                                             \
-        static constexpr bool distribution = false;                                            \
-        static constexpr const char* name = TEXT;                                              \
-        template <class Trace>                                                                 \
-        [[nodiscard]] auto student(const Trace& tr) const {                                    \
-            return EXPR;                                                                       \
-        }                                                                                      \
-        template <class Trace>                                                                 \
-        [[nodiscard]] auto teacher(const Trace& tr) const {                                    \
-            using T = typename decltype(tr.ln1)::value_type;                                   \
-            return ops::layer_norm(student(tr), T(1e-6));                                      \
-        }                                                                                      \
+#define TINYMIM_FEATURE_TARGET(NAME, EXPR, QKV_ONLY, TEXT)        \
+    struct NAME {                                                 \
+        static constexpr target_kind kind = target_kind::feature; \
+        static constexpr bool qkv_only = QKV_ONLY;                \
+        static constexpr bool distribution = false;               \
+        static constexpr const char* name = TEXT;                 \
+        template <class Trace>                                    \
+        [[nodiscard]] auto student(const Trace& tr) const {       \
+            return EXPR;                                          \
+        }                                                         \
+        template <class Trace>                                    \
+        [[nodiscard]] auto teacher(const Trace& tr) const {       \
+            using T = typename decltype(tr.ln1)::value_type;      \
+            return ops::layer_norm(student(tr), T(1e-6));         \
+        }                                                         \
     }
 
-TINYMIM_FEATURE_TARGET(block_output, tr.out, false, "block_output");         // F_i
+TINYMIM_FEATURE_TARGET(block_output, tr.out, false, "block_output");          // F_i
 TINYMIM_FEATURE_TARGET(attention_output, tr.attn_out, false, "attn_output");  // before the residual
-TINYMIM_FEATURE_TARGET(mlp_output, tr.mlp_out, false, "mlp_output");         // before the residual
+TINYMIM_FEATURE_TARGET(mlp_output, tr.mlp_out, false, "mlp_output");          // before the residual
 TINYMIM_FEATURE_TARGET(q_features, (ops::merge_heads<Trace::width>(tr.q)), true, "q");
 TINYMIM_FEATURE_TARGET(k_features, (ops::merge_heads<Trace::width>(tr.k)), true, "k");
 TINYMIM_FEATURE_TARGET(v_features, (ops::merge_heads<Trace::width>(tr.v)), true, "v");

@@ -28,11 +28,13 @@ void check_attention_qkv(const var<T, S, B>& qkv, std::size_t heads) {
                   "attention_qkv: the fused projection's width must be 3 * width (q, k, v)");
     const std::size_t dim = qkv.extent(2) / 3;
     TINYMIM_CHECK(qkv.extent(2) % 3 == 0, "attention_qkv: width ", qkv.extent(2), " is not 3 * width");
-    TINYMIM_CHECK(heads > 0 && dim % heads == 0, "attention_qkv: width ", dim, " does not divide into ", heads, " heads");
+    TINYMIM_CHECK(heads > 0 && dim % heads == 0, "attention_qkv: width ", dim, " does not divide into ", heads,
+                  " heads");
 }
 
 template <element T, class S, backend B>
-[[nodiscard]] qkv_attention_result<T, S, B> attention_qkv_reference(const var<T, S, B>& qkv, std::size_t heads, T scale) {
+[[nodiscard]] qkv_attention_result<T, S, B> attention_qkv_reference(const var<T, S, B>& qkv, std::size_t heads,
+                                                                    T scale) {
     using R = qkv_attention_result<T, S, B>;
     static_assert(R::width != dyn, "attention_qkv::reference: the projection's width must be static");
     auto a = ops::attention(ops::split_heads<3>(qkv, heads, 0), ops::split_heads<3>(qkv, heads, 1),
@@ -52,11 +54,13 @@ struct attention_qkv_fn {
         detail::check_attention_qkv(qkv, heads);
         using R = qkv_attention_result<T, S, B>;
         const std::size_t batch = qkv.extent(0), n = qkv.extent(1), dim = qkv.extent(2) / 3, d = dim / heads;
-        if constexpr (requires(T* p) { attention_qkv_forward(B{}, batch, n, heads, d, scale, p, p, p); }) {
+        if constexpr (requires(T * p) { attention_qkv_forward(B{}, batch, n, heads, d, scale, p, p, p); }) {
             using namespace backends;
             auto& tp = qkv.get_tape();
-            R r{make_output<T>(tp, extents<typename decltype(R::out)::shape_type>({batch, n, dim}), qkv.requires_grad()),
-                make_output<T>(tp, extents<typename decltype(R::probs)::shape_type>({batch, heads, n, n}), qkv.requires_grad())};
+            R r{make_output<T>(tp, extents<typename decltype(R::out)::shape_type>({batch, n, dim}),
+                               qkv.requires_grad()),
+                make_output<T>(tp, extents<typename decltype(R::probs)::shape_type>({batch, heads, n, n}),
+                               qkv.requires_grad())};
             attention_qkv_forward(B{}, batch, n, heads, d, scale, qkv.data(), r.probs.data(), r.out.data());
             if (r.out.requires_grad()) {
                 auto *sx = qkv.get_slot(), *so = r.out.get_slot(), *sp = r.probs.get_slot();

@@ -21,7 +21,7 @@ struct attention_qkv_out_fn {
         detail::check_attention_qkv(qkv, heads);
         using out_t = decltype(qkv_attention_result<T, S, B>::out);
         const std::size_t batch = qkv.extent(0), n = qkv.extent(1), dim = qkv.extent(2) / 3, d = dim / heads;
-        if constexpr (requires(T* p) { attention_qkv_forward(B{}, batch, n, heads, d, scale, p, p, p); }) {
+        if constexpr (requires(T * p) { attention_qkv_forward(B{}, batch, n, heads, d, scale, p, p, p); }) {
             using namespace backends;
             auto& tp = qkv.get_tape();
             auto out = make_output<T>(tp, extents<typename out_t::shape_type>({batch, n, dim}), qkv.requires_grad());

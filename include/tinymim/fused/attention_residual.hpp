@@ -20,30 +20,35 @@ namespace tinymim::fused {
 
 struct attention_residual_fn {
     template <element T, class S, class SG, class SQ, class SQB, class SP, class SPB, backend B>
-    [[nodiscard]] static auto reference(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
-                                        const var<T, SQ, B>& wqkv, const var<T, SQB, B>& bqkv, const var<T, SP, B>& wproj,
-                                        const var<T, SPB, B>& bproj, std::size_t heads, T scale,
-                                        const ops::drop_path_run& dp = {}) {
-        auto a = attention_qkv_out_fn::reference(layer_norm_linear_fn::reference(x, gamma, beta, eps, wqkv, bqkv), heads, scale);
+    [[nodiscard]] static auto reference(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta,
+                                        T eps, const var<T, SQ, B>& wqkv, const var<T, SQB, B>& bqkv,
+                                        const var<T, SP, B>& wproj, const var<T, SPB, B>& bproj, std::size_t heads,
+                                        T scale, const ops::drop_path_run& dp = {}) {
+        auto a = attention_qkv_out_fn::reference(layer_norm_linear_fn::reference(x, gamma, beta, eps, wqkv, bqkv),
+                                                 heads, scale);
         return residual_linear_fn::reference(a, wproj, bproj, x, dp);
     }
 
     template <element T, class S, class SG, class SQ, class SQB, class SP, class SPB, backend B>
-    [[nodiscard]] var<T, S, B> operator()(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
-                                          const var<T, SQ, B>& wqkv, const var<T, SQB, B>& bqkv, const var<T, SP, B>& wproj,
-                                          const var<T, SPB, B>& bproj, std::size_t heads, T scale,
-                                          const ops::drop_path_run& dp = {}) const {
+    [[nodiscard]] var<T, S, B> operator()(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta,
+                                          T eps, const var<T, SQ, B>& wqkv, const var<T, SQB, B>& bqkv,
+                                          const var<T, SP, B>& wproj, const var<T, SPB, B>& bproj, std::size_t heads,
+                                          T scale, const ops::drop_path_run& dp = {}) const {
         static_assert(S::rank == 3, "attention_residual: the input must be tokens [batch, tokens, dim]");
-        static_assert(SQ::rank == 2 && SP::rank == 2, "attention_residual: the weights must be matrices [out_features, in_features]");
+        static_assert(SQ::rank == 2 && SP::rank == 2,
+                      "attention_residual: the weights must be matrices [out_features, in_features]");
         const std::size_t batch = x.extent(0), n = x.extent(1), dim = x.extent(2);
-        TINYMIM_CHECK(wqkv.extent(0) == 3 * dim && wqkv.extent(1) == dim && bqkv.extent(0) == 3 * dim && wproj.extent(0) == dim &&
-                          wproj.extent(1) == dim && bproj.extent(0) == dim && gamma.extent(0) == dim && beta.extent(0) == dim,
-                      "attention_residual: input ", x.shape().str(), ", Wqkv ", wqkv.shape().str(), ", bqkv ", bqkv.shape().str(),
-                      ", Wproj ", wproj.shape().str(), ", bproj ", bproj.shape().str(), " and the norm's ", gamma.shape().str(),
-                      " do not fit together (expected [batch, tokens, dim], [3 dim, dim], [3 dim], [dim, dim], [dim], [dim])");
-        TINYMIM_CHECK(heads > 0 && dim % heads == 0, "attention_residual: width ", dim, " does not divide into ", heads, " heads");
+        TINYMIM_CHECK(
+            wqkv.extent(0) == 3 * dim && wqkv.extent(1) == dim && bqkv.extent(0) == 3 * dim && wproj.extent(0) == dim &&
+                wproj.extent(1) == dim && bproj.extent(0) == dim && gamma.extent(0) == dim && beta.extent(0) == dim,
+            "attention_residual: input ", x.shape().str(), ", Wqkv ", wqkv.shape().str(), ", bqkv ", bqkv.shape().str(),
+            ", Wproj ", wproj.shape().str(), ", bproj ", bproj.shape().str(), " and the norm's ", gamma.shape().str(),
+            " do not fit together (expected [batch, tokens, dim], [3 dim, dim], [3 dim], [dim, dim], [dim], [dim])");
+        TINYMIM_CHECK(heads > 0 && dim % heads == 0, "attention_residual: width ", dim, " does not divide into ", heads,
+                      " heads");
         if (const auto kept = kept_runs(x, dp))
-            return detail::attention_half_on_kept(*kept, x, gamma, beta, eps, wqkv, bqkv, wproj, bproj, heads, scale, dp);
+            return detail::attention_half_on_kept(*kept, x, gamma, beta, eps, wqkv, bqkv, wproj, bproj, heads, scale,
+                                                  dp);
         const bool needs = x.requires_grad() || gamma.requires_grad() || beta.requires_grad() || wqkv.requires_grad() ||
                            bqkv.requires_grad() || wproj.requires_grad() || bproj.requires_grad();
         const bool drops = dp.training && dp.p > 0;
@@ -52,13 +57,14 @@ struct attention_residual_fn {
                 if (auto plan = plan_attention_residual(B{}, batch, n, dim, sizeof(T))) {
                     auto y = make_output<T>(x.get_tape(), extents<S>(x.shape().all()), false);
                     attention_residual_forward(B{}, *plan, batch, n, dim, heads, scale, eps, x.data(), gamma.data(),
-                                               beta.data(), wqkv.data(), bqkv.data(), wproj.data(), bproj.data(), y.data());
+                                               beta.data(), wqkv.data(), bqkv.data(), wproj.data(), bproj.data(),
+                                               y.data());
                     return y;
                 }
             }
         }
-        return residual_linear(attention_qkv_out(layer_norm_linear(x, gamma, beta, eps, wqkv, bqkv), heads, scale), wproj, bproj,
-                               x, dp);
+        return residual_linear(attention_qkv_out(layer_norm_linear(x, gamma, beta, eps, wqkv, bqkv), heads, scale),
+                               wproj, bproj, x, dp);
     }
 };
 inline constexpr attention_residual_fn attention_residual{};

@@ -41,9 +41,10 @@ template <element T, class S, backend B>
 namespace detail {
 // x + drop_path(fc2(GELU(fc1(LN(x))))) computed on the kept samples only.
 template <element T, class S, class SG, class SW1, class SB1, class SW2, class SB2, backend B>
-[[nodiscard]] var<T, S, B> mlp_half_on_kept(const ops::sample_runs_view& kept, const var<T, S, B>& x, const var<T, SG, B>& gamma,
-                                            const var<T, SG, B>& beta, T eps, const var<T, SW1, B>& w1,
-                                            const var<T, SB1, B>& b1, const var<T, SW2, B>& w2, const var<T, SB2, B>& b2,
+[[nodiscard]] var<T, S, B> mlp_half_on_kept(const ops::sample_runs_view& kept, const var<T, S, B>& x,
+                                            const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
+                                            const var<T, SW1, B>& w1, const var<T, SB1, B>& b1,
+                                            const var<T, SW2, B>& w2, const var<T, SB2, B>& b2,
                                             const ops::drop_path_run& dp) {
     return residual_branch<branch_activation::gelu>(layer_norm_linear(x, gamma, beta, eps, w1, b1, &kept), w2, b2, x,
                                                     on_the_kept(dp), &kept);
@@ -54,8 +55,8 @@ template <element T, class S, class SG, class SQ, class SQB, class SP, class SPB
 [[nodiscard]] var<T, S, B> attention_half_on_kept(const ops::sample_runs_view& kept, const var<T, S, B>& x,
                                                   const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
                                                   const var<T, SQ, B>& wqkv, const var<T, SQB, B>& bqkv,
-                                                  const var<T, SP, B>& wproj, const var<T, SPB, B>& bproj, std::size_t heads,
-                                                  T scale, const ops::drop_path_run& dp) {
+                                                  const var<T, SP, B>& wproj, const var<T, SPB, B>& bproj,
+                                                  std::size_t heads, T scale, const ops::drop_path_run& dp) {
     return residual_branch<branch_activation::none>(
         attention_qkv_out(layer_norm_linear(x, gamma, beta, eps, wqkv, bqkv, &kept), heads, scale), wproj, bproj, x,
         on_the_kept(dp), &kept);

@@ -25,13 +25,14 @@ void check_layer_norm_linear(const var<T, S, B>& x, const var<T, SG, B>& gamma, 
     static_assert(SW::rank == 2, "layer_norm_linear: the weight must be a matrix [out_features, in_features]");
     static_assert(SB::rank == 1 && extents_compatible(SB::static_extents[0], SW::static_extents[0]),
                   "layer_norm_linear: the bias must be a vector [out_features] matching the weight's first extent");
-    static_assert(extents_compatible(S::static_extents[S::rank - 1], SW::static_extents[1]),
-                  "layer_norm_linear: the input's last extent must equal the weight's in_features (weight is [out, in])");
+    static_assert(
+        extents_compatible(S::static_extents[S::rank - 1], SW::static_extents[1]),
+        "layer_norm_linear: the input's last extent must equal the weight's in_features (weight is [out, in])");
     const std::size_t in = w.extent(1);
     TINYMIM_CHECK(x.extent(S::rank - 1) == in, "layer_norm_linear: input ", x.shape().str(), " does not fit weight ",
                   w.shape().str(), " (expected last extent ", in, ")");
-    TINYMIM_CHECK(gamma.extent(0) == in && beta.extent(0) == in, "layer_norm_linear: gamma ", gamma.shape().str(), " / beta ",
-                  beta.shape().str(), " do not match the input's last axis ", x.shape().str());
+    TINYMIM_CHECK(gamma.extent(0) == in && beta.extent(0) == in, "layer_norm_linear: gamma ", gamma.shape().str(),
+                  " / beta ", beta.shape().str(), " do not match the input's last axis ", x.shape().str());
     TINYMIM_CHECK(b.extent(0) == w.extent(0), "layer_norm_linear: bias ", b.shape().str(), " does not match weight ",
                   w.shape().str());
     TINYMIM_CHECK(kept == nullptr || (S::static_extents[0] == dyn && kept->batch == x.extent(0)),
@@ -43,8 +44,8 @@ void check_layer_norm_linear(const var<T, S, B>& x, const var<T, SG, B>& gamma, 
 // a bias fill. With `kept`, of those samples of x only: [kept->count, ..., out].
 template <class Plan, element T, class S, class SG, class SW, class SB, backend B>
 [[nodiscard]] auto layer_norm_linear_node(const Plan& plan, const var<T, S, B>& x, const var<T, SG, B>& gamma,
-                                          const var<T, SG, B>& beta, T eps, const var<T, SW, B>& w, const var<T, SB, B>& b,
-                                          const ops::sample_runs_view* kept) {
+                                          const var<T, SG, B>& beta, T eps, const var<T, SW, B>& w,
+                                          const var<T, SB, B>& b, const ops::sample_runs_view* kept) {
     using namespace backends;
     using SY = shape_ops::replace_last_t<S, SW::static_extents[0]>;
     using temp_t = typename tape<B>::template temporary<T>;
@@ -56,7 +57,8 @@ template <class Plan, element T, class S, class SG, class SW, class SB, backend 
     const std::size_t ld = ones ? in + 1 : in;
     auto& tp = x.get_tape();
     auto *sx = x.get_slot(), *sg = gamma.get_slot(), *sbeta = beta.get_slot(), *sw = w.get_slot(), *sb = b.get_slot();
-    const bool needs = sx->requires_grad || sg->requires_grad || sbeta->requires_grad || sw->requires_grad || sb->requires_grad;
+    const bool needs =
+        sx->requires_grad || sg->requires_grad || sbeta->requires_grad || sw->requires_grad || sb->requires_grad;
     auto ey = x.shape().all();
     ey[0] = batch;
     ey[S::rank - 1] = out;
@@ -75,14 +77,15 @@ template <class Plan, element T, class S, class SG, class SW, class SB, backend 
     T* rstd = tp.template scratch<T>(rows);
     // The i-th (kept) sample's rows at row i · per_sample.
     ops::for_each_run(kept, batch, [&](std::size_t first, std::size_t count, std::size_t at) {
-        layer_norm_forward_ld(B{}, count * per_sample, in, eps, x.data() + first * per_sample * in, gamma.data(), beta.data(),
-                              xa + at * per_sample * ld, ld, mean + at * per_sample, rstd + at * per_sample, ones);
+        layer_norm_forward_ld(B{}, count * per_sample, in, eps, x.data() + first * per_sample * in, gamma.data(),
+                              beta.data(), xa + at * per_sample * ld, ld, mean + at * per_sample,
+                              rstd + at * per_sample, ones);
     });
     if (ones) {
         temp_t wa(tp, out * ld);
         weight_with_bias(B{}, w.data(), b.data(), out, in, wa.get());
-        gemm(B{}, false, true, rows, out, ld, T(1), static_cast<const T*>(xa), ld, static_cast<const T*>(wa.get()), ld, T(0),
-             y.data(), out);
+        gemm(B{}, false, true, rows, out, ld, T(1), static_cast<const T*>(xa), ld, static_cast<const T*>(wa.get()), ld,
+             T(0), y.data(), out);
     } else {
         copy_tokens(B{}, rows, 1, out, b.data(), 1, 0, true, y.data(), 1, 0, false);
         gemm(B{}, false, true, rows, out, in, T(1), static_cast<const T*>(xa), in, w.data(), in, T(1), y.data(), out);
@@ -107,9 +110,11 @@ template <class Plan, element T, class S, class SG, class SW, class SB, backend 
         } else {
             if (sw->requires_grad) {  // dW (+)= gyᵀ · LN(x)
                 T* dw = t.grad_for_write(sw, fresh);
-                gemm(B{}, true, false, out, in, rows, T(1), gy, out, static_cast<const T*>(xa), ld, fresh ? T(0) : T(1), dw, in);
+                gemm(B{}, true, false, out, in, rows, T(1), gy, out, static_cast<const T*>(xa), ld, fresh ? T(0) : T(1),
+                     dw, in);
             }
-            if (sb->requires_grad) reduce_rows_acc(B{}, rows * out, out, T(1), gy, static_cast<const T*>(nullptr), t.grad(sb));
+            if (sb->requires_grad)
+                reduce_rows_acc(B{}, rows * out, out, T(1), gy, static_cast<const T*>(nullptr), t.grad(sb));
         }
         if (!sx->requires_grad && !sg->requires_grad && !sbeta->requires_grad) return;
         temp_t dn(t, rows * in);  // the layer norm's output gradient, gy · W
@@ -121,8 +126,9 @@ template <class Plan, element T, class S, class SG, class SW, class SB, backend 
         T* dbeta = sbeta->requires_grad ? t.grad(sbeta) : nullptr;
         ops::for_each_run(some ? &runs : nullptr, batch, [&](std::size_t first, std::size_t count, std::size_t at) {
             const std::size_t r0 = at * per_sample;
-            layer_norm_backward(B{}, count * per_sample, in, xs + first * per_sample * in, static_cast<const T*>(sg->value),
-                                static_cast<const T*>(mean) + r0, static_cast<const T*>(rstd) + r0, dns + r0 * in,
+            layer_norm_backward(B{}, count * per_sample, in, xs + first * per_sample * in,
+                                static_cast<const T*>(sg->value), static_cast<const T*>(mean) + r0,
+                                static_cast<const T*>(rstd) + r0, dns + r0 * in,
                                 dx != nullptr ? dx + first * per_sample * in : nullptr, dg, dbeta);
         });
     });
@@ -131,8 +137,9 @@ template <class Plan, element T, class S, class SG, class SW, class SB, backend 
 
 // With `kept`, of those samples of x only (in order; the batch extent dynamic): [kept->count, ..., out].
 template <element T, class S, class SG, class SW, class SB, backend B>
-[[nodiscard]] auto layer_norm_linear(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
-                                     const var<T, SW, B>& w, const var<T, SB, B>& b, const ops::sample_runs_view* kept) {
+[[nodiscard]] auto layer_norm_linear(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta,
+                                     T eps, const var<T, SW, B>& w, const var<T, SB, B>& b,
+                                     const ops::sample_runs_view* kept) {
     check_layer_norm_linear(x, gamma, beta, w, b, kept);
     if constexpr (requires { plan_layer_norm_linear(B{}, std::size_t{}, std::size_t{}); }) {
         if (auto plan = plan_layer_norm_linear(B{}, w.extent(1), w.extent(0)))
@@ -147,8 +154,8 @@ template <element T, class S, class SG, class SW, class SB, backend B>
 
 struct layer_norm_linear_fn {
     template <element T, class S, class SG, class SW, class SB, backend B>
-    [[nodiscard]] static auto reference(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
-                                        const var<T, SW, B>& w, const var<T, SB, B>& b) {
+    [[nodiscard]] static auto reference(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta,
+                                        T eps, const var<T, SW, B>& w, const var<T, SB, B>& b) {
         return ops::linear(ops::layer_norm(x, gamma, beta, eps), w, b);
     }
     template <element T, class S, class SG, class SW, class SB, backend B>

@@ -19,28 +19,33 @@ namespace tinymim::fused {
 
 struct mlp_residual_fn {
     template <element T, class S, class SG, class SW1, class SB1, class SW2, class SB2, backend B>
-    [[nodiscard]] static auto reference(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
-                                        const var<T, SW1, B>& w1, const var<T, SB1, B>& b1, const var<T, SW2, B>& w2,
-                                        const var<T, SB2, B>& b2, const ops::drop_path_run& dp = {}) {
+    [[nodiscard]] static auto reference(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta,
+                                        T eps, const var<T, SW1, B>& w1, const var<T, SB1, B>& b1,
+                                        const var<T, SW2, B>& w2, const var<T, SB2, B>& b2,
+                                        const ops::drop_path_run& dp = {}) {
         auto h = ops::gelu(ops::linear(ops::layer_norm(x, gamma, beta, eps), w1, b1));
         return ops::add(x, ops::drop_path(ops::linear(h, w2, b2), T(dp.p), dp.rng, dp.training));
     }
 
     template <element T, class S, class SG, class SW1, class SB1, class SW2, class SB2, backend B>
-    [[nodiscard]] var<T, S, B> operator()(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
-                                          const var<T, SW1, B>& w1, const var<T, SB1, B>& b1, const var<T, SW2, B>& w2,
-                                          const var<T, SB2, B>& b2, const ops::drop_path_run& dp = {}) const {
-        static_assert(SW1::rank == 2 && SW2::rank == 2, "mlp_residual: the weights must be matrices [out_features, in_features]");
+    [[nodiscard]] var<T, S, B> operator()(const var<T, S, B>& x, const var<T, SG, B>& gamma, const var<T, SG, B>& beta,
+                                          T eps, const var<T, SW1, B>& w1, const var<T, SB1, B>& b1,
+                                          const var<T, SW2, B>& w2, const var<T, SB2, B>& b2,
+                                          const ops::drop_path_run& dp = {}) const {
+        static_assert(SW1::rank == 2 && SW2::rank == 2,
+                      "mlp_residual: the weights must be matrices [out_features, in_features]");
         static_assert(extents_compatible(SW1::static_extents[0], SW2::static_extents[1]) &&
                           extents_compatible(SW1::static_extents[1], SW2::static_extents[0]),
                       "mlp_residual: W1 must be [hidden, dim] and W2 [dim, hidden]");
         const std::size_t dim = w1.extent(1), hidden = w1.extent(0), rows = x.size() / dim;
-        TINYMIM_CHECK(x.extent(S::rank - 1) == dim && w2.extent(0) == dim && w2.extent(1) == hidden && b1.extent(0) == hidden &&
-                          b2.extent(0) == dim && gamma.extent(0) == dim && beta.extent(0) == dim,
-                      "mlp_residual: input ", x.shape().str(), ", W1 ", w1.shape().str(), ", b1 ", b1.shape().str(), ", W2 ",
-                      w2.shape().str(), ", b2 ", b2.shape().str(), " and the norm's ", gamma.shape().str(),
-                      " do not fit together (expected [..., dim], [hidden, dim], [hidden], [dim, hidden], [dim], [dim])");
-        if (const auto kept = kept_runs(x, dp)) return detail::mlp_half_on_kept(*kept, x, gamma, beta, eps, w1, b1, w2, b2, dp);
+        TINYMIM_CHECK(
+            x.extent(S::rank - 1) == dim && w2.extent(0) == dim && w2.extent(1) == hidden && b1.extent(0) == hidden &&
+                b2.extent(0) == dim && gamma.extent(0) == dim && beta.extent(0) == dim,
+            "mlp_residual: input ", x.shape().str(), ", W1 ", w1.shape().str(), ", b1 ", b1.shape().str(), ", W2 ",
+            w2.shape().str(), ", b2 ", b2.shape().str(), " and the norm's ", gamma.shape().str(),
+            " do not fit together (expected [..., dim], [hidden, dim], [hidden], [dim, hidden], [dim], [dim])");
+        if (const auto kept = kept_runs(x, dp))
+            return detail::mlp_half_on_kept(*kept, x, gamma, beta, eps, w1, b1, w2, b2, dp);
         const bool needs = x.requires_grad() || gamma.requires_grad() || beta.requires_grad() || w1.requires_grad() ||
                            b1.requires_grad() || w2.requires_grad() || b2.requires_grad();
         const bool drops = dp.training && dp.p > 0;
@@ -48,8 +53,8 @@ struct mlp_residual_fn {
             if (!needs && !drops) {
                 if (auto plan = plan_mlp_residual(B{}, rows, dim, hidden, sizeof(T))) {
                     auto y = make_output<T>(x.get_tape(), extents<S>(x.shape().all()), false);
-                    mlp_residual_forward(B{}, *plan, rows, dim, hidden, eps, x.data(), gamma.data(), beta.data(), w1.data(),
-                                         b1.data(), w2.data(), b2.data(), y.data());
+                    mlp_residual_forward(B{}, *plan, rows, dim, hidden, eps, x.data(), gamma.data(), beta.data(),
+                                         w1.data(), b1.data(), w2.data(), b2.data(), y.data());
                     return y;
                 }
             }

@@ -29,7 +29,8 @@ struct branch_sizes {
 
 template <element T, class SX, class SW, class SB, class SR, backend B>
 [[nodiscard]] branch_sizes check_branch(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b,
-                                        const var<T, SR, B>& residual, const ops::drop_path_run& dp, const ops::sample_runs_view* kept) {
+                                        const var<T, SR, B>& residual, const ops::drop_path_run& dp,
+                                        const ops::sample_runs_view* kept) {
     static_assert(SW::rank == 2, "residual_linear: the weight must be a matrix [out_features, in_features]");
     static_assert(SB::rank == 1, "residual_linear: the bias must be a vector [out_features]");
     static_assert(SX::rank == SR::rank, "residual_linear: the input and the residual must have the same rank");
@@ -46,13 +47,16 @@ template <element T, class SX, class SW, class SB, class SR, backend B>
     s.per_sample = s.batch != 0 ? s.rows * s.out / s.batch : 0;
     TINYMIM_CHECK(x.extent(SX::rank - 1) == s.in, "residual_linear: input ", x.shape().str(), " does not fit weight ",
                   w.shape().str());
-    TINYMIM_CHECK(b.extent(0) == s.out, "residual_linear: bias ", b.shape().str(), " does not match weight ", w.shape().str());
-    TINYMIM_CHECK(residual.extent(0) == s.full && residual.size() == s.per_sample * s.full, "residual_linear: residual ",
-                  residual.shape().str(), " does not match the branch's output (input ", x.shape().str(), ", weight ",
-                  w.shape().str(), kept != nullptr ? ", some samples of the residual's" : "", ")");
+    TINYMIM_CHECK(b.extent(0) == s.out, "residual_linear: bias ", b.shape().str(), " does not match weight ",
+                  w.shape().str());
+    TINYMIM_CHECK(residual.extent(0) == s.full && residual.size() == s.per_sample * s.full,
+                  "residual_linear: residual ", residual.shape().str(), " does not match the branch's output (input ",
+                  x.shape().str(), ", weight ", w.shape().str(),
+                  kept != nullptr ? ", some samples of the residual's" : "", ")");
     TINYMIM_CHECK(kept == nullptr || (kept->count == s.batch && dp.training && dp.p > 0 && dp.none_dropped),
                   "residual_linear: a branch on ", s.batch, " samples of the residual's ", s.full, " needs ", s.batch,
-                  " kept samples under a drop path that keeps every one of them (", kept != nullptr ? kept->count : 0, ")");
+                  " kept samples under a drop path that keeps every one of them (", kept != nullptr ? kept->count : 0,
+                  ")");
     TINYMIM_CHECK(dp.p >= 0 && dp.p < 1, "residual_linear: drop path probability ", dp.p, " is outside [0, 1)");
     return s;
 }
@@ -71,7 +75,8 @@ template <branch_activation Act, element T, backend B>
 
 // y = residual + b + act(x) · Wᵀ with every factor 1: residual and bias in one pass, the GEMM accumulates.
 template <branch_activation Act, element T, backend B>
-void branch_forward_unscaled(tape<B>& tp, const branch_sizes& s, const T* x, const T* w, const T* b, const T* residual, T* y) {
+void branch_forward_unscaled(tape<B>& tp, const branch_sizes& s, const T* x, const T* w, const T* b, const T* residual,
+                             T* y) {
     using namespace backends;
     std::optional<typename tape<B>::template temporary<T>> act;
     const T* a = branch_input<Act>(tp, s, x, act);
@@ -129,7 +134,8 @@ void gelu_branch_backward(tape<B>& t, const branch_sizes& s, slot<T>* sx, slot<T
             bool fresh_x = false, fresh_w = false;
             T* dx = sx->requires_grad ? t.grad_for_write(sx, fresh_x) : nullptr;
             T* dw = sw->requires_grad ? t.grad_for_write(sw, fresh_w) : nullptr;
-            const bool done = residual_gelu_branch_backward_blocked(B{}, s.rows, s.in, s.out, x, w, gb, dx, !fresh_x, dw, !fresh_w);
+            const bool done =
+                residual_gelu_branch_backward_blocked(B{}, s.rows, s.in, s.out, x, w, gb, dx, !fresh_x, dw, !fresh_w);
             TINYMIM_CHECK(done, "residual_gelu_linear: the CPU's row blocks were planned but not run");
             if (sb->requires_grad)
                 reduce_rows_acc(B{}, s.rows * s.out, s.out, T(1), gb, static_cast<const T*>(nullptr), t.grad(sb));
@@ -143,7 +149,7 @@ void gelu_branch_backward(tape<B>& t, const branch_sizes& s, slot<T>* sx, slot<T
             gelu_forward(B{}, n_in, x, re->get());
         }
         ops::detail::linear_backward(t, s.rows, s.in, s.out, gb, re ? static_cast<const T*>(re->get()) : nullptr,
-                             static_cast<slot<T>*>(nullptr), sw, sb);
+                                     static_cast<slot<T>*>(nullptr), sw, sb);
     }
     if (sx->requires_grad) {
         temp_t da(t, n_in);
@@ -164,20 +170,24 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
     using namespace backends;
     const branch_sizes s = check_branch(x, w, b, residual, dp, kept);
     auto& tp = x.get_tape();
-    const T* scales =
-        dp.training && dp.p > 0 ? ops::detail::drop_path_scales(tp, s.batch, T(dp.p), dp.rng, dp.none_dropped) : nullptr;
+    const T* scales = dp.training && dp.p > 0
+                          ? ops::detail::drop_path_scales(tp, s.batch, T(dp.p), dp.rng, dp.none_dropped)
+                          : nullptr;
     const bool needs = x.requires_grad() || w.requires_grad() || b.requires_grad() || residual.requires_grad();
     auto y = make_output<T>(tp, residual.shape(), needs);
 
     bool done = false;
     if constexpr (requires { plan_residual_branch(B{}, s.rows, s.in, s.out, sizeof(T)); }) {
         if (auto plan = plan_residual_branch(B{}, s.rows, s.in, s.out, sizeof(T))) {
-            branch_forward_blocked<Act, B>(*plan, s, x.data(), w.data(), b.data(), residual.data(), scales, kept, y.data());
+            branch_forward_blocked<Act, B>(*plan, s, x.data(), w.data(), b.data(), residual.data(), scales, kept,
+                                           y.data());
             done = true;
         }
     }
-    if (!done && scales == nullptr) branch_forward_unscaled<Act>(tp, s, x.data(), w.data(), b.data(), residual.data(), y.data());
-    else if (!done) branch_forward_scaled<Act>(tp, s, x.data(), w.data(), b.data(), residual.data(), scales, kept, y.data());
+    if (!done && scales == nullptr)
+        branch_forward_unscaled<Act>(tp, s, x.data(), w.data(), b.data(), residual.data(), y.data());
+    else if (!done)
+        branch_forward_scaled<Act>(tp, s, x.data(), w.data(), b.data(), residual.data(), scales, kept, y.data());
     if (!y.requires_grad()) return y;
 
     const ops::sample_runs_view runs = kept != nullptr ? *kept : ops::sample_runs_view{};
@@ -191,8 +201,10 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
         if (sr->requires_grad && (sr == sx || sr == sw || sr == sb || !t.pass_grad(sy, sr))) {
             bool fresh = false;
             T* dr = t.grad_for_write(sr, fresh);
-            if (fresh) B::copy(dr, g, s.full * s.per_sample * sizeof(T));
-            else axpy(B{}, s.full * s.per_sample, T(1), g, dr);
+            if (fresh)
+                B::copy(dr, g, s.full * s.per_sample * sizeof(T));
+            else
+                axpy(B{}, s.full * s.per_sample, T(1), g, dr);
         }
         if (!sx->requires_grad && !sw->requires_grad && !sb->requires_grad) return;
         std::optional<temp_t> scaled;  // the branch's gradient: the (kept) rows of g scaled per sample
@@ -201,13 +213,16 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
             scaled.emplace(t, s.rows * s.out);
             T* gs = scaled->get();
             const std::size_t ps = s.per_sample;
-            ops::for_each_run(some ? &runs : nullptr, s.batch, [&](std::size_t first, std::size_t count, std::size_t at) {
-                scale_rows(B{}, count, ps, scales + at, g + first * ps, gs + at * ps, false);
-            });
+            ops::for_each_run(some ? &runs : nullptr, s.batch,
+                              [&](std::size_t first, std::size_t count, std::size_t at) {
+                                  scale_rows(B{}, count, ps, scales + at, g + first * ps, gs + at * ps, false);
+                              });
             gb = gs;
         }
-        if constexpr (Act == branch_activation::gelu) gelu_branch_backward(t, s, sx, sw, sb, gb);
-        else ops::detail::linear_backward(t, s.rows, s.in, s.out, gb, static_cast<const T*>(sx->value), sx, sw, sb);
+        if constexpr (Act == branch_activation::gelu)
+            gelu_branch_backward(t, s, sx, sw, sb, gb);
+        else
+            ops::detail::linear_backward(t, s.rows, s.in, s.out, gb, static_cast<const T*>(sx->value), sx, sw, sb);
     });
     return y;
 }

@@ -13,7 +13,7 @@ namespace tinymim::fused {
 struct residual_linear_fn {
     template <element T, class SX, class SW, class SB, class SR, backend B>
     [[nodiscard]] static auto reference(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b,
-                                                 const var<T, SR, B>& residual, const ops::drop_path_run& dp = {}) {
+                                        const var<T, SR, B>& residual, const ops::drop_path_run& dp = {}) {
         return ops::add(residual, ops::drop_path(ops::linear(x, w, b), T(dp.p), dp.rng, dp.training));
     }
     template <element T, class SX, class SW, class SB, class SR, backend B>

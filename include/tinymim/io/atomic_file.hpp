@@ -16,8 +16,9 @@ namespace tinymim::io {
 
 // Writes through `emit`, which is called with a sink (pointer, size) as often as it likes. A crash
 // or kill at any moment leaves the previous file at `path` intact; a failure throws and removes the temp.
-inline void write_file_atomically(const std::filesystem::path& path,
-                                  const std::function<void(const std::function<void(const void*, std::size_t)>&)>& emit) {
+inline void write_file_atomically(
+    const std::filesystem::path& path,
+    const std::function<void(const std::function<void(const void*, std::size_t)>&)>& emit) {
     const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     std::string tmp_name(1, '.');  // (built by append: GCC 12 warns falsely on "." + string)
     tmp_name.append(path.filename().string()).append(".tmp.").append(std::to_string(::getpid()));

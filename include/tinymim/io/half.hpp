@@ -38,7 +38,7 @@ namespace tinymim::io {
     if (exp == 0xFF) return std::uint16_t(sign | 0x7C00u | (man != 0 ? 0x200u : 0u));  // inf / nan
     const int e = int(exp) - 127 + 15;
     if (e >= 0x1F) return std::uint16_t(sign | 0x7C00u);  // overflow to inf
-    if (e <= 0) {  // subnormal half or zero
+    if (e <= 0) {                                         // subnormal half or zero
         if (e < -10) return sign;
         man |= 0x800000u;
         const int shift = 14 - e;

@@ -43,7 +43,8 @@ struct idx_array {
     }
     if (bytes.size() < 4) fail("truncated: " + std::to_string(bytes.size()) + " bytes, too short for the magic number");
     if (bytes[0] != 0 || bytes[1] != 0) fail("bad magic number: the first two bytes must be zero");
-    if (bytes[2] != 0x08) fail("unsupported element type 0x" + std::to_string(bytes[2]) + " (only unsigned bytes, 0x08)");
+    if (bytes[2] != 0x08)
+        fail("unsupported element type 0x" + std::to_string(bytes[2]) + " (only unsigned bytes, 0x08)");
     const std::size_t rank = bytes[3];
     if (rank < 1 || rank > 4) fail("unsupported rank " + std::to_string(rank));
     if (bytes.size() < 4 + 4 * rank) fail("truncated inside the dimensions");
@@ -57,8 +58,8 @@ struct idx_array {
     }
     const std::size_t have = bytes.size() - 4 - 4 * rank;
     if (have != n)
-        fail("the dimensions call for " + std::to_string(n) + " bytes of data but the file has " + std::to_string(have) +
-             (have < n ? " (truncated)" : " (trailing bytes)"));
+        fail("the dimensions call for " + std::to_string(n) + " bytes of data but the file has " +
+             std::to_string(have) + (have < n ? " (truncated)" : " (trailing bytes)"));
     a.data.assign(bytes.begin() + std::ptrdiff_t(4 + 4 * rank), bytes.end());
     return a;
 }

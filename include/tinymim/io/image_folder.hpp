@@ -30,7 +30,8 @@ namespace tinymim::io {
 
 // Decodes one image file to `channels` channels (1 grey, 3 RGB) resized to size x size (bilinear),
 // appending [C, size, size] bytes to out. A corrupt or unreadable file is an error naming it.
-inline void read_image(const std::filesystem::path& p, std::size_t channels, std::size_t size, std::vector<std::uint8_t>& out) {
+inline void read_image(const std::filesystem::path& p, std::size_t channels, std::size_t size,
+                       std::vector<std::uint8_t>& out) {
     int w = 0, h = 0, n = 0;
     unsigned char* px = stbi_load(p.c_str(), &w, &h, &n, int(channels));
     if (px == nullptr)
@@ -48,7 +49,7 @@ inline void read_image(const std::filesystem::path& p, std::size_t channels, std
 
 // Loads <root>/<class>/<image> for every PNG / JPEG, sorted by class then file name.
 [[nodiscard]] inline data::image_dataset load_image_folder(const std::filesystem::path& root, std::size_t channels,
-                                                          std::size_t size) {
+                                                           std::size_t size) {
     TINYMIM_CHECK(std::filesystem::is_directory(root), "ImageFolder '", root.string(), "': not a directory");
     TINYMIM_CHECK(channels == 1 || channels == 3, "ImageFolder: channels must be 1 or 3, not ", channels);
     data::image_dataset d;
@@ -62,7 +63,8 @@ inline void read_image(const std::filesystem::path& p, std::size_t channels, std
         std::vector<std::filesystem::path> files;
         for (const auto& e : std::filesystem::directory_iterator(root / d.classes[c])) {
             std::string ext = e.path().extension().string();
-            std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+            std::transform(ext.begin(), ext.end(), ext.begin(),
+                           [](unsigned char ch) { return char(std::tolower(ch)); });
             if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg")) files.push_back(e.path());
         }
         std::sort(files.begin(), files.end());

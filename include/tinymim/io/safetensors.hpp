@@ -35,22 +35,36 @@ enum class dtype { F32, F64, F16, BF16, I32, I64, U8 };
 
 [[nodiscard]] inline std::size_t dtype_size(dtype t) {
     switch (t) {
-        case dtype::F64: case dtype::I64: return 8;
-        case dtype::F32: case dtype::I32: return 4;
-        case dtype::F16: case dtype::BF16: return 2;
-        case dtype::U8: return 1;
+        case dtype::F64:
+        case dtype::I64:
+            return 8;
+        case dtype::F32:
+        case dtype::I32:
+            return 4;
+        case dtype::F16:
+        case dtype::BF16:
+            return 2;
+        case dtype::U8:
+            return 1;
     }
     return 0;
 }
 [[nodiscard]] inline const char* dtype_name(dtype t) {
     switch (t) {
-        case dtype::F32: return "F32";
-        case dtype::F64: return "F64";
-        case dtype::F16: return "F16";
-        case dtype::BF16: return "BF16";
-        case dtype::I32: return "I32";
-        case dtype::I64: return "I64";
-        case dtype::U8: return "U8";
+        case dtype::F32:
+            return "F32";
+        case dtype::F64:
+            return "F64";
+        case dtype::F16:
+            return "F16";
+        case dtype::BF16:
+            return "BF16";
+        case dtype::I32:
+            return "I32";
+        case dtype::I64:
+            return "I64";
+        case dtype::U8:
+            return "U8";
     }
     return "?";
 }
@@ -182,11 +196,13 @@ private:
             for (const auto& d : e["shape"]) {
                 fail_if(!d.is_number_unsigned(), where + "shape entries must be non-negative integers");
                 const auto v = d.get<std::uint64_t>();
-                fail_if(v != 0 && numel > (std::uint64_t(1) << 48) / v, where + "shape " + e["shape"].dump() + " is too large");
+                fail_if(v != 0 && numel > (std::uint64_t(1) << 48) / v,
+                        where + "shape " + e["shape"].dump() + " is too large");
                 t.shape.push_back(v);
                 numel *= v;
             }
-            for (const auto& o : e["data_offsets"]) fail_if(!o.is_number_unsigned(), where + "data_offsets must be non-negative integers");
+            for (const auto& o : e["data_offsets"])
+                fail_if(!o.is_number_unsigned(), where + "data_offsets must be non-negative integers");
             t.begin = e["data_offsets"][0].get<std::uint64_t>();
             t.end = e["data_offsets"][1].get<std::uint64_t>();
             fail_if(t.end < t.begin, where + "data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) +
@@ -205,19 +221,21 @@ private:
         // The byte ranges must tile the buffer: no overlap, no hole, nothing after the last tensor.
         std::vector<const tensor_info*> order;
         for (const auto& t : tensors_) order.push_back(&t);
-        std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
+        std::sort(order.begin(), order.end(),
+                  [](auto* a, auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
         std::size_t pos = 0;
         const tensor_info* prev = nullptr;
         for (const auto* t : order) {
             fail_if(t->begin < pos, "tensors '" + (prev ? prev->name : std::string()) + "' and '" + t->name +
-                                        "' overlap (bytes " + std::to_string(t->begin) + " to " + std::to_string(pos) + ")");
+                                        "' overlap (bytes " + std::to_string(t->begin) + " to " + std::to_string(pos) +
+                                        ")");
             fail_if(t->begin > pos, "bytes " + std::to_string(pos) + " to " + std::to_string(t->begin) +
                                         " of the data buffer belong to no tensor (before '" + t->name + "')");
             pos = t->end;
             prev = t;
         }
-        fail_if(pos != data_size_, "the data buffer has " + std::to_string(data_size_) + " bytes but the tensors cover " +
-                                       std::to_string(pos));
+        fail_if(pos != data_size_, "the data buffer has " + std::to_string(data_size_) +
+                                       " bytes but the tensors cover " + std::to_string(pos));
     }
 
     template <class T>
@@ -233,8 +251,12 @@ private:
         };
         if constexpr (std::is_floating_point_v<T>) {
             switch (t.type) {
-                case dtype::F32: load(float{}); return;
-                case dtype::F64: load(double{}); return;
+                case dtype::F32:
+                    load(float{});
+                    return;
+                case dtype::F64:
+                    load(double{});
+                    return;
                 case dtype::F16:
                 case dtype::BF16:
                     for (std::size_t i = 0; i < n; ++i) {
@@ -249,9 +271,15 @@ private:
             }
         } else {
             switch (t.type) {
-                case dtype::I32: load(std::int32_t{}); return;
-                case dtype::I64: load(std::int64_t{}); return;
-                case dtype::U8: load(std::uint8_t{}); return;
+                case dtype::I32:
+                    load(std::int32_t{});
+                    return;
+                case dtype::I64:
+                    load(std::int64_t{});
+                    return;
+                case dtype::U8:
+                    load(std::uint8_t{});
+                    return;
                 default:
                     fail_if(true, "tensor '" + t.name + "' has dtype " + dtype_name(t.type) +
                                       ", expected an integer dtype (I32, I64, U8)");
@@ -281,13 +309,41 @@ public:
         char* o = e.bytes.data();
         for (std::size_t i = 0; i < n; ++i) {
             switch (type) {
-                case dtype::F32: { const float v = float(values[i]); std::memcpy(o + 4 * i, &v, 4); break; }
-                case dtype::F64: { const double v = double(values[i]); std::memcpy(o + 8 * i, &v, 8); break; }
-                case dtype::F16: { const auto v = float_to_half(float(values[i])); std::memcpy(o + 2 * i, &v, 2); break; }
-                case dtype::BF16: { const auto v = float_to_bf16(float(values[i])); std::memcpy(o + 2 * i, &v, 2); break; }
-                case dtype::I32: { const auto v = std::int32_t(values[i]); std::memcpy(o + 4 * i, &v, 4); break; }
-                case dtype::I64: { const auto v = std::int64_t(values[i]); std::memcpy(o + 8 * i, &v, 8); break; }
-                case dtype::U8: { const auto v = std::uint8_t(values[i]); std::memcpy(o + i, &v, 1); break; }
+                case dtype::F32: {
+                    const float v = float(values[i]);
+                    std::memcpy(o + 4 * i, &v, 4);
+                    break;
+                }
+                case dtype::F64: {
+                    const double v = double(values[i]);
+                    std::memcpy(o + 8 * i, &v, 8);
+                    break;
+                }
+                case dtype::F16: {
+                    const auto v = float_to_half(float(values[i]));
+                    std::memcpy(o + 2 * i, &v, 2);
+                    break;
+                }
+                case dtype::BF16: {
+                    const auto v = float_to_bf16(float(values[i]));
+                    std::memcpy(o + 2 * i, &v, 2);
+                    break;
+                }
+                case dtype::I32: {
+                    const auto v = std::int32_t(values[i]);
+                    std::memcpy(o + 4 * i, &v, 4);
+                    break;
+                }
+                case dtype::I64: {
+                    const auto v = std::int64_t(values[i]);
+                    std::memcpy(o + 8 * i, &v, 8);
+                    break;
+                }
+                case dtype::U8: {
+                    const auto v = std::uint8_t(values[i]);
+                    std::memcpy(o + i, &v, 1);
+                    break;
+                }
             }
         }
         names_.insert(name);
@@ -304,7 +360,8 @@ public:
         nlohmann::json h = nlohmann::json::object();
         std::size_t off = 0;
         for (const auto& e : entries_) {
-            h[e.name] = {{"dtype", dtype_name(e.type)}, {"shape", e.shape}, {"data_offsets", {off, off + e.bytes.size()}}};
+            h[e.name] = {
+                {"dtype", dtype_name(e.type)}, {"shape", e.shape}, {"data_offsets", {off, off + e.bytes.size()}}};
             off += e.bytes.size();
         }
         if (!metadata_.empty()) h["__metadata__"] = metadata_;
@@ -321,11 +378,16 @@ public:
 private:
     template <class T>
     static constexpr dtype default_dtype() {
-        if constexpr (std::is_same_v<T, double>) return dtype::F64;
-        else if constexpr (std::is_floating_point_v<T>) return dtype::F32;
-        else if constexpr (sizeof(T) == 8) return dtype::I64;
-        else if constexpr (sizeof(T) == 1) return dtype::U8;
-        else return dtype::I32;
+        if constexpr (std::is_same_v<T, double>)
+            return dtype::F64;
+        else if constexpr (std::is_floating_point_v<T>)
+            return dtype::F32;
+        else if constexpr (sizeof(T) == 8)
+            return dtype::I64;
+        else if constexpr (sizeof(T) == 1)
+            return dtype::U8;
+        else
+            return dtype::I32;
     }
     struct entry {
         std::string name;

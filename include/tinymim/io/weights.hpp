@@ -35,8 +35,8 @@ struct load_report {
 };
 
 struct load_options {
-    bool strict = true;           // any missing / unexpected / mismatched tensor is an error (nothing is changed)
-    std::string file_prefix;      // prepended to the model's names when looking them up ("module.", "encoder.")
+    bool strict = true;       // any missing / unexpected / mismatched tensor is an error (nothing is changed)
+    std::string file_prefix;  // prepended to the model's names when looking them up ("module.", "encoder.")
 
     // Loads what matches and reports the rest (an MAE encoder file into a ViT with a head, ...).
     [[nodiscard]] static load_options non_strict(std::string prefix = {}) { return {false, std::move(prefix)}; }

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "tinymim/core/random.hpp"
-#include "tinymim/nn/linear.hpp"
 #include "tinymim/fused/attention_qkv.hpp"
 #include "tinymim/fused/attention_residual.hpp"
 #include "tinymim/fused/mlp_residual.hpp"
+#include "tinymim/nn/linear.hpp"
 #include "tinymim/ops/attention.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/elementwise.hpp"
@@ -41,11 +41,11 @@ struct block_trace {
 
 // How one call runs the block.
 struct block_run {
-    std::size_t heads = 0;          // attention heads for this call (0: the block's own)
-    double drop_path = 0;           // stochastic depth probability
-    counter_rng rng{};              // draws drop path masks
+    std::size_t heads = 0;  // attention heads for this call (0: the block's own)
+    double drop_path = 0;   // stochastic depth probability
+    counter_rng rng{};      // draws drop path masks
     bool training = false;
-    bool stop_after_qkv = false;    // relations need only LN1 + qkv: skip the rest
+    bool stop_after_qkv = false;  // relations need only LN1 + qkv: skip the rest
 };
 
 template <std::size_t D, std::size_t Hidden, backend B = cpu, element T = float>
@@ -106,11 +106,13 @@ struct block {
     template <class S>
     [[nodiscard]] var<T, S, B> forward_fused(tape<B>& t, const var<T, S, B>& x, const block_run& run, std::size_t h) {
         const T scale = T(1) / std::sqrt(T(D / h));
-        const ops::drop_path_run dp1{run.drop_path, run.rng.fork(1), run.training}, dp2{run.drop_path, run.rng.fork(2), run.training};
-        auto r1 = fused::attention_residual(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
-                                            attn.qkv.bias.on(t), attn.proj.weight.on(t), attn.proj.bias.on(t), h, scale, dp1);
-        return fused::mlp_residual(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t), mlp.fc1.bias.on(t),
-                                   mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), dp2);
+        const ops::drop_path_run dp1{run.drop_path, run.rng.fork(1), run.training},
+            dp2{run.drop_path, run.rng.fork(2), run.training};
+        auto r1 =
+            fused::attention_residual(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
+                                      attn.qkv.bias.on(t), attn.proj.weight.on(t), attn.proj.bias.on(t), h, scale, dp1);
+        return fused::mlp_residual(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t),
+                                   mlp.fc1.bias.on(t), mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), dp2);
     }
 
     void init(const counter_rng& rng) {

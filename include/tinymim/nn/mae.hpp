@@ -134,8 +134,9 @@ public:
         auto y = decoder_embed(t, enc);
         auto masked = ops::expand_tokens(mask_token.on(t), batch, P - m.keep);
         auto full = ops::gather_tokens(ops::concat_tokens(ops::slice_tokens<1>(y), masked), m.ids_restore);
-        auto z = ops::add(ops::concat_tokens(ops::slice_tokens<0, 1>(y), full.view_as(extents<shape<dyn, P, Dd>>({batch, P, Dd}))),
-                          input(t, decoder_pos_embed));
+        auto z = ops::add(
+            ops::concat_tokens(ops::slice_tokens<0, 1>(y), full.view_as(extents<shape<dyn, P, Dd>>({batch, P, Dd}))),
+            input(t, decoder_pos_embed));
         block_run dec_run;  // MAE's decoder has no drop path
         dec_run.training = run.training;
         for (auto& blk : decoder_blocks) z = blk.forward(t, z, dec_run);

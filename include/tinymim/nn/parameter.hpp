@@ -15,13 +15,13 @@ namespace tinymim::nn {
 // A view of one named tensor of a model, independent of its static shape and backend.
 template <element T>
 struct param_ref {
-    std::string name;                 // timm / MAE state-dict name
-    std::vector<std::size_t> shape;   // the PyTorch shape (e.g. [D, C, p, p] for the patch embedding)
-    T* value = nullptr;               // backend memory
-    T* grad = nullptr;                // null for buffers that are not trained (fixed position embeddings)
-    bool* has_grad = nullptr;         // set when a backward wrote grad in this step
+    std::string name;                // timm / MAE state-dict name
+    std::vector<std::size_t> shape;  // the PyTorch shape (e.g. [D, C, p, p] for the patch embedding)
+    T* value = nullptr;              // backend memory
+    T* grad = nullptr;               // null for buffers that are not trained (fixed position embeddings)
+    bool* has_grad = nullptr;        // set when a backward wrote grad in this step
     std::size_t size = 0;
-    bool one_dimensional = false;     // biases, norms, and (by name) tokens: no weight decay
+    bool one_dimensional = false;  // biases, norms, and (by name) tokens: no weight decay
     void (*to_host)(void* dst, const void* src, std::size_t bytes) = nullptr;
     void (*from_host)(void* dst, const void* src, std::size_t bytes) = nullptr;
     [[nodiscard]] bool trainable() const noexcept { return grad != nullptr; }

@@ -20,20 +20,22 @@ namespace tinymim::nn {
 // How one forward pass runs.
 struct vit_run {
     bool training = false;
-    double drop_path = 0;             // the largest rate
-    bool drop_path_linear = true;     // rates 0 .. drop_path over depth (MAE fine-tuning); false: uniform
-    bool no_drop_path_last = false;   // TinyMIM: no drop path on the last block that runs (the tapped one)
-    counter_rng rng{};                // drop-path draws (fork it per step)
-    std::size_t stop_block = 0;       // 1-based: run blocks 1..stop_block only (0: all)
-    bool stop_after_qkv = false;      // the stop block runs only LN1 + qkv
-    std::size_t trace_block = 0;      // 1-based block whose trace to record (0: none)
-    std::size_t trace_heads = 0;      // head count for the traced block (0: its own) — the adaptive block
+    double drop_path = 0;            // the largest rate
+    bool drop_path_linear = true;    // rates 0 .. drop_path over depth (MAE fine-tuning); false: uniform
+    bool no_drop_path_last = false;  // TinyMIM: no drop path on the last block that runs (the tapped one)
+    counter_rng rng{};               // drop-path draws (fork it per step)
+    std::size_t stop_block = 0;      // 1-based: run blocks 1..stop_block only (0: all)
+    bool stop_after_qkv = false;     // the stop block runs only LN1 + qkv
+    std::size_t trace_block = 0;     // 1-based block whose trace to record (0: none)
+    std::size_t trace_heads = 0;     // head count for the traced block (0: its own) — the adaptive block
 };
 
 template <vit_config Cfg, backend B = cpu, element T = float>
 class vit {
-    static_assert(Cfg.patch > 0 && Cfg.image % Cfg.patch == 0, "vit_config: the image size must be a multiple of the patch size");
-    static_assert(Cfg.heads > 0 && Cfg.dim % Cfg.heads == 0, "vit_config: the width must be a multiple of the head count");
+    static_assert(Cfg.patch > 0 && Cfg.image % Cfg.patch == 0,
+                  "vit_config: the image size must be a multiple of the patch size");
+    static_assert(Cfg.heads > 0 && Cfg.dim % Cfg.heads == 0,
+                  "vit_config: the width must be a multiple of the head count");
     static_assert(Cfg.dim % 4 == 0, "vit_config: the width must be a multiple of 4 (sin-cos position embedding)");
     static_assert(Cfg.depth > 0, "vit_config: a ViT needs at least one block");
     static_assert(Cfg.head == pool::none || Cfg.classes > 0, "vit_config: a classification head needs classes > 0");
@@ -54,12 +56,12 @@ public:
     using trace_type = block_trace<T, S, B>;
 
     parameter<shape<D, Cfg.patch_dim()>, B, T> patch_weight;  // patch_embed.proj.weight [D, C, p, p]
-    parameter<shape<D>, B, T> patch_bias;                      // patch_embed.proj.bias
+    parameter<shape<D>, B, T> patch_bias;                     // patch_embed.proj.bias
     parameter<shape<1, 1, D>, B, T> cls_token;
-    parameter<shape<1, N, D>, B, T> pos_embed;                 // trained only when Cfg.pos == learned
+    parameter<shape<1, N, D>, B, T> pos_embed;  // trained only when Cfg.pos == learned
     std::array<block_type, depth> blocks;
-    layer_norm<D, B, T> norm;                                  // final norm (pool none / cls)
-    layer_norm<D, B, T> fc_norm;                               // pool avg
+    layer_norm<D, B, T> norm;     // final norm (pool none / cls)
+    layer_norm<D, B, T> fc_norm;  // pool avg
     parameter<shape<(Cfg.classes ? Cfg.classes : 1), D>, B, T> head_weight;
     parameter<shape<(Cfg.classes ? Cfg.classes : 1)>, B, T> head_bias;
 
@@ -109,7 +111,8 @@ public:
                                           block_trace<T, S, B>* trace = nullptr) {
         const std::size_t last = run.stop_block != 0 ? run.stop_block : depth;
         TINYMIM_CHECK(last <= depth, "vit: stop block ", last, " is past the last block (", depth, ")");
-        TINYMIM_CHECK(run.trace_block <= last, "vit: the traced block ", run.trace_block, " is after the stop block ", last);
+        TINYMIM_CHECK(run.trace_block <= last, "vit: the traced block ", run.trace_block, " is after the stop block ",
+                      last);
         for (std::size_t i = 0; i < last; ++i) {
             block_run br;
             br.training = run.training;
@@ -137,8 +140,10 @@ public:
                                                            block_trace<T, tokens_shape, B>* trace = nullptr) {
         auto x = run_blocks(t, prepend_cls(t, embed(t, images)), run, trace);
         if (run.stop_block != 0 && run.stop_block < depth) return x;
-        if constexpr (Cfg.head == pool::avg) return x;
-        else return norm(t, x);
+        if constexpr (Cfg.head == pool::avg)
+            return x;
+        else
+            return norm(t, x);
     }
 
     // Pooling, fc_norm and the linear head on forward_features' output: [B, classes].
@@ -174,8 +179,10 @@ public:
         f(pw);
         f(pb);
         for (std::size_t i = 0; i < depth; ++i) blocks[i].visit(prefix + "blocks." + std::to_string(i), f);
-        if constexpr (Cfg.head == pool::avg) fc_norm.visit(prefix + "fc_norm", f);
-        else norm.visit(prefix + "norm", f);
+        if constexpr (Cfg.head == pool::avg)
+            fc_norm.visit(prefix + "fc_norm", f);
+        else
+            norm.visit(prefix + "norm", f);
         if constexpr (Cfg.head != pool::none) {
             auto hw = head_weight.ref(prefix + "head.weight");
             auto hb = head_bias.ref(prefix + "head.bias");
@@ -197,8 +204,10 @@ public:
 
 private:
     var<T, shape<1, N, D>, B> pos_embed_var(tape<B>& t) {
-        if constexpr (Cfg.pos == pos_embed_kind::learned) return pos_embed.on(t);
-        else return input(t, pos_embed.value);
+        if constexpr (Cfg.pos == pos_embed_kind::learned)
+            return pos_embed.on(t);
+        else
+            return input(t, pos_embed.value);
     }
     std::size_t blocks_run_ = 0;
 };

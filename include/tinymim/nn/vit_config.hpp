@@ -40,7 +40,8 @@ struct vit_config {
     // Multiply-adds of one forward pass per image (GEMMs and attention products), for GFLOP/s reports.
     [[nodiscard]] constexpr double forward_flops() const {
         const double n = double(tokens()), d = double(dim);
-        const double per_block = 2 * n * d * 3 * d + 2 * 2 * n * n * d + 2 * n * d * d + 2 * 2 * n * d * double(hidden());
+        const double per_block =
+            2 * n * d * 3 * d + 2 * 2 * n * n * d + 2 * n * d * d + 2 * 2 * n * d * double(hidden());
         return double(depth) * per_block + 2 * double(patches()) * double(patch_dim()) * d +
                (classes ? 2 * d * double(classes) : 0);
     }

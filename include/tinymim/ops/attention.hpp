@@ -32,7 +32,8 @@ template <std::size_t Parts = 1, element T, class S, backend B>
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sy = y.get_slot();
         x.get_tape().record(sy, [=](tape<B>& t) {
-            backends::heads_copy(B{}, batch, n, heads, d, w, off, static_cast<const T*>(sy->grad()), t.grad(sx), false, true);
+            backends::heads_copy(B{}, batch, n, heads, d, w, off, static_cast<const T*>(sy->grad()), t.grad(sx), false,
+                                 true);
         });
     }
     return y;

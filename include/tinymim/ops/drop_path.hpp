@@ -23,13 +23,16 @@ struct drop_path_run {
 
 namespace detail {
 // Whether a drop path of probability p drops sample b: its draw is rng.uniform(b).
-[[nodiscard]] inline bool drop_path_drops(const counter_rng& rng, std::size_t b, double p) { return rng.uniform(b) < p; }
+[[nodiscard]] inline bool drop_path_drops(const counter_rng& rng, std::size_t b, double p) {
+    return rng.uniform(b) < p;
+}
 
 // The per-sample factors of a drop path (0 for a dropped sample, 1/(1-p) for a kept one) in tape memory
 // on the device. none_dropped: every sample is kept (the caller has taken the dropped ones out, see
 // kept_samples), each scaled by 1/(1-p).
 template <element T, backend B>
-[[nodiscard]] const T* drop_path_scales(tape<B>& tp, std::size_t batch, T p, const counter_rng& rng, bool none_dropped = false) {
+[[nodiscard]] const T* drop_path_scales(tape<B>& tp, std::size_t batch, T p, const counter_rng& rng,
+                                        bool none_dropped = false) {
     constexpr std::size_t stack_batch = 4096;
     TINYMIM_CHECK(batch <= stack_batch, "drop_path: batch ", batch, " exceeds ", stack_batch);
     T* scales = tp.template scratch<T>(batch);

@@ -51,13 +51,16 @@ auto binary_op(backends::binop op, const char* name, const var<T, SA, B>& a, con
             const T* g = sy->grad();
             if (op == binop::mul) {
                 if (sa->requires_grad) mul_acc(B{}, n, m, g, static_cast<const T*>(sb->value), t.grad(sa));
-                if (sb->requires_grad) reduce_rows_acc(B{}, n, m, T(1), g, static_cast<const T*>(sa->value), t.grad(sb));
+                if (sb->requires_grad)
+                    reduce_rows_acc(B{}, n, m, T(1), g, static_cast<const T*>(sa->value), t.grad(sb));
             } else {
                 if (sa->requires_grad) {
                     bool fresh = false;
                     T* da = t.grad_for_write(sa, fresh);
-                    if (fresh) B::copy(da, g, n * sizeof(T));
-                    else axpy(B{}, n, T(1), g, da);
+                    if (fresh)
+                        B::copy(da, g, n * sizeof(T));
+                    else
+                        axpy(B{}, n, T(1), g, da);
                 }
                 if (sb->requires_grad)
                     reduce_rows_acc(B{}, n, m, op == binop::add ? T(1) : T(-1), g, static_cast<const T*>(nullptr),

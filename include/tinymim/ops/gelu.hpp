@@ -14,7 +14,8 @@ template <element T, class S, backend B>
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sy = y.get_slot();
         x.get_tape().record(sy, [=](tape<B>& t) {
-            backends::gelu_backward(B{}, n, static_cast<const T*>(sx->value), static_cast<const T*>(sy->grad()), t.grad(sx));
+            backends::gelu_backward(B{}, n, static_cast<const T*>(sx->value), static_cast<const T*>(sy->grad()),
+                                    t.grad(sx));
         });
     }
     return y;

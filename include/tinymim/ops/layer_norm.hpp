@@ -12,8 +12,8 @@ namespace detail {
 template <element T, class S, backend B>
 auto layer_norm_impl(const var<T, S, B>& x, slot<T>* gamma, slot<T>* beta, T eps) {
     const std::size_t n = x.extent(S::rank - 1), rows = x.size() / n;
-    const bool needs = x.requires_grad() || (gamma != nullptr && gamma->requires_grad) ||
-                       (beta != nullptr && beta->requires_grad);
+    const bool needs =
+        x.requires_grad() || (gamma != nullptr && gamma->requires_grad) || (beta != nullptr && beta->requires_grad);
     auto y = make_output<T>(x.get_tape(), x.shape(), needs);
     auto& tp = x.get_tape();
     T* mean = tp.template scratch<T>(rows);

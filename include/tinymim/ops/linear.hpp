@@ -15,20 +15,21 @@ namespace detail {
 // is written by its GEMM (beta 0), a later one added (beta 1). Shared by linear and the fused residual
 // branches (fused/residual_branch.hpp), which pass a recomputed activation as `a`.
 template <element T, backend B>
-void linear_backward(tape<B>& t, std::size_t rows, std::size_t in, std::size_t out, const T* dy, const T* a, slot<T>* sx,
-                     slot<T>* sw, slot<T>* sb) {
+void linear_backward(tape<B>& t, std::size_t rows, std::size_t in, std::size_t out, const T* dy, const T* a,
+                     slot<T>* sx, slot<T>* sw, slot<T>* sb) {
     using namespace backends;
     bool fresh = false;
     if (sx != nullptr && sx->requires_grad) {
         T* dx = t.grad_for_write(sx, fresh);
-        gemm(B{}, false, false, rows, in, out, T(1), dy, out, static_cast<const T*>(sw->value), in, fresh ? T(0) : T(1), dx,
-             in);
+        gemm(B{}, false, false, rows, in, out, T(1), dy, out, static_cast<const T*>(sw->value), in, fresh ? T(0) : T(1),
+             dx, in);
     }
     if (sw->requires_grad) {
         T* dw = t.grad_for_write(sw, fresh);
         gemm(B{}, true, false, out, in, rows, T(1), dy, out, a, in, fresh ? T(0) : T(1), dw, in);
     }
-    if (sb != nullptr && sb->requires_grad) reduce_rows_acc(B{}, rows * out, out, T(1), dy, static_cast<const T*>(nullptr), t.grad(sb));
+    if (sb != nullptr && sb->requires_grad)
+        reduce_rows_acc(B{}, rows * out, out, T(1), dy, static_cast<const T*>(nullptr), t.grad(sb));
 }
 
 template <element T, class SX, class SW, backend B>
@@ -55,8 +56,8 @@ auto linear_impl(const var<T, SX, B>& x, const var<T, SW, B>& w, const T* bias_v
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sw = w.get_slot(), *sy = y.get_slot();
         x.get_tape().record(sy, [=](tape<B>& t) {
-            linear_backward(t, rows, in, out, static_cast<const T*>(sy->grad()), static_cast<const T*>(sx->value), sx, sw,
-                            bias_slot);
+            linear_backward(t, rows, in, out, static_cast<const T*>(sy->grad()), static_cast<const T*>(sx->value), sx,
+                            sw, bias_slot);
         });
     }
     return y;
@@ -74,7 +75,8 @@ template <element T, class SX, class SW, class SB, backend B>
 [[nodiscard]] auto linear(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b) {
     static_assert(SB::rank == 1 && extents_compatible(SB::static_extents[0], SW::static_extents[0]),
                   "linear: the bias must be a vector [out_features] matching the weight's first extent");
-    TINYMIM_CHECK(b.extent(0) == w.extent(0), "linear: bias ", b.shape().str(), " does not match weight ", w.shape().str());
+    TINYMIM_CHECK(b.extent(0) == w.extent(0), "linear: bias ", b.shape().str(), " does not match weight ",
+                  w.shape().str());
     return detail::linear_impl(x, w, static_cast<const T*>(b.data()), b.get_slot());
 }
 

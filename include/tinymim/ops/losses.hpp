@@ -20,11 +20,12 @@ template <element T, class S, class SL, backend B>
     const std::size_t c = logits.extent(S::rank - 1), rows = logits.size() / c;
     TINYMIM_CHECK(labels.size() == rows, "cross_entropy: ", rows, " rows of logits ", logits.shape().str(), " but ",
                   labels.size(), " labels");
-    TINYMIM_CHECK(smoothing >= T(0) && smoothing < T(1), "cross_entropy: label smoothing ", smoothing, " outside [0, 1)");
+    TINYMIM_CHECK(smoothing >= T(0) && smoothing < T(1), "cross_entropy: label smoothing ", smoothing,
+                  " outside [0, 1)");
     if constexpr (B::host_memory) {  // labels checked where the host can read them
         for (std::size_t r = 0; r < rows; ++r)
-            TINYMIM_CHECK(labels[r] >= 0 && std::size_t(labels[r]) < c, "cross_entropy: label ", labels[r], " of row ", r,
-                          " is outside [0, ", c, ")");
+            TINYMIM_CHECK(labels[r] >= 0 && std::size_t(labels[r]) < c, "cross_entropy: label ", labels[r], " of row ",
+                          r, " is outside [0, ", c, ")");
     }
     auto& tp = logits.get_tape();
     T* logp = tp.template scratch<T>(logits.size());
@@ -54,7 +55,8 @@ template <element T, class S1, class S2, backend B>
     auto& tp = student_logits.get_tape();
     T* logs = tp.template scratch<T>(student_logits.size());
     const T alpha = T(1) / temperature;
-    auto y = make_output<T>(tp, extents<scalar_shape>{}, teacher_probs.requires_grad() || student_logits.requires_grad());
+    auto y =
+        make_output<T>(tp, extents<scalar_shape>{}, teacher_probs.requires_grad() || student_logits.requires_grad());
     backends::kl_forward(B{}, rows, n, alpha, teacher_probs.data(), student_logits.data(), logs, y.data());
     if (y.requires_grad()) {
         auto *st = teacher_probs.get_slot(), *sz = student_logits.get_slot(), *sy = y.get_slot();
@@ -69,8 +71,10 @@ template <element T, class S1, class S2, backend B>
 
 namespace detail {
 template <element T, class S1, class S2, backend B>
-auto pointwise(backends::pointwise_loss kind, const char* name, const var<T, S1, B>& a, const var<T, S2, B>& b, T beta) {
-    TINYMIM_CHECK(a.shape().all() == b.shape().all(), name, ": shapes differ: ", a.shape().str(), " and ", b.shape().str());
+auto pointwise(backends::pointwise_loss kind, const char* name, const var<T, S1, B>& a, const var<T, S2, B>& b,
+               T beta) {
+    TINYMIM_CHECK(a.shape().all() == b.shape().all(), name, ": shapes differ: ", a.shape().str(), " and ",
+                  b.shape().str());
     const std::size_t n = a.size();
     auto y = make_output<T>(a.get_tape(), extents<scalar_shape>{}, a.requires_grad() || b.requires_grad());
     backends::pointwise_loss_forward(B{}, kind, n, beta, a.data(), b.data(), y.data());
@@ -106,15 +110,17 @@ template <element T, class S1, class S2, backend B>
 template <element T, class S1, class S2, backend B>
 [[nodiscard]] auto cosine(const var<T, S1, B>& a, const var<T, S2, B>& b, T eps = T(1e-8)) {
     static_assert(shapes_compatible<S1, S2>(), "cosine: the two operands must have one shape");
-    TINYMIM_CHECK(a.shape().all() == b.shape().all(), "cosine: shapes differ: ", a.shape().str(), " and ", b.shape().str());
+    TINYMIM_CHECK(a.shape().all() == b.shape().all(), "cosine: shapes differ: ", a.shape().str(), " and ",
+                  b.shape().str());
     const std::size_t n = a.extent(S1::rank - 1), rows = a.size() / n;
     auto y = make_output<T>(a.get_tape(), extents<scalar_shape>{}, a.requires_grad() || b.requires_grad());
     backends::cosine_forward(B{}, rows, n, eps, a.data(), b.data(), y.data());
     if (y.requires_grad()) {
         auto *sa = a.get_slot(), *sb = b.get_slot(), *sy = y.get_slot();
         a.get_tape().record(sy, [=](tape<B>& t) {
-            backends::cosine_backward(B{}, rows, n, eps, static_cast<const T*>(sa->value), static_cast<const T*>(sb->value),
-                                      static_cast<const T*>(sy->grad()), sa->requires_grad ? t.grad(sa) : nullptr,
+            backends::cosine_backward(B{}, rows, n, eps, static_cast<const T*>(sa->value),
+                                      static_cast<const T*>(sb->value), static_cast<const T*>(sy->grad()),
+                                      sa->requires_grad ? t.grad(sa) : nullptr,
                                       sb->requires_grad ? t.grad(sb) : nullptr);
         });
     }

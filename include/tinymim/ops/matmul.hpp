@@ -64,8 +64,8 @@ template <bool TA = false, bool TB = false, element T, class SA, class SB, backe
                 if (shared_b && !TA)
                     gemm(B{}, false, !TB, batch * m, k, n, alpha, dc, n, s_b->value, ldb, beta, da, lda);
                 else if (!TA)
-                    gemm_strided_batched(B{}, false, !TB, m, k, n, alpha, dc, n, sc, s_b->value, ldb, sb, beta, da,
-                                         lda, sa, batch);
+                    gemm_strided_batched(B{}, false, !TB, m, k, n, alpha, dc, n, sc, s_b->value, ldb, sb, beta, da, lda,
+                                         sa, batch);
                 else
                     gemm_strided_batched(B{}, TB, true, k, m, n, alpha, s_b->value, ldb, sb, dc, n, sc, beta, da, lda,
                                          sa, batch);
@@ -74,12 +74,18 @@ template <bool TA = false, bool TB = false, element T, class SA, class SB, backe
                 T* db = t.grad_for_write(s_b, fresh);
                 T beta = fresh ? T(0) : T(1);
                 if (shared_b && !TA) {
-                    if (!TB) gemm(B{}, true, false, k, n, batch * m, alpha, s_a->value, lda, dc, n, beta, db, ldb);
-                    else gemm(B{}, true, false, n, k, batch * m, alpha, dc, n, s_a->value, lda, beta, db, ldb);
+                    if (!TB)
+                        gemm(B{}, true, false, k, n, batch * m, alpha, s_a->value, lda, dc, n, beta, db, ldb);
+                    else
+                        gemm(B{}, true, false, n, k, batch * m, alpha, dc, n, s_a->value, lda, beta, db, ldb);
                 } else if (shared_b) {  // A transposed, B shared: sum over the batch one GEMM at a time
                     for (std::size_t i = 0; i < batch; ++i, beta = T(1)) {
-                        if (!TB) gemm(B{}, !TA, false, k, n, m, alpha, s_a->value + i * sa, lda, dc + i * sc, n, beta, db, ldb);
-                        else gemm(B{}, true, TA, n, k, m, alpha, dc + i * sc, n, s_a->value + i * sa, lda, beta, db, ldb);
+                        if (!TB)
+                            gemm(B{}, !TA, false, k, n, m, alpha, s_a->value + i * sa, lda, dc + i * sc, n, beta, db,
+                                 ldb);
+                        else
+                            gemm(B{}, true, TA, n, k, m, alpha, dc + i * sc, n, s_a->value + i * sa, lda, beta, db,
+                                 ldb);
                     }
                 } else if (!TB) {
                     gemm_strided_batched(B{}, !TA, false, k, n, m, alpha, s_a->value, lda, sa, dc, n, sc, beta, db, ldb,

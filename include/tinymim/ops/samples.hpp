@@ -29,9 +29,9 @@ struct sample_run {
 // themselves live in the tape's host arena, copied there by sample_runs::on).
 struct sample_runs_view {
     const sample_run* runs = nullptr;
-    std::size_t size = 0;   // runs
-    std::size_t batch = 0;  // samples in the whole batch
-    std::size_t count = 0;  // samples in the runs
+    std::size_t size = 0;                // runs
+    std::size_t batch = 0;               // samples in the whole batch
+    std::size_t count = 0;               // samples in the runs
     const std::size_t* index = nullptr;  // index[i]: the batch's sample that is the i-th in the runs (count of them)
 
     // f(first, count, position) for each run (position: where its first sample sits among the kept ones)
@@ -58,8 +58,10 @@ struct sample_runs_view {
 // f(first, count, position) for each run of *kept, or once for the whole batch of `batch` when kept is null.
 template <class F>
 void for_each_run(const sample_runs_view* kept, std::size_t batch, F&& f) {
-    if (kept != nullptr) kept->each(f);
-    else if (batch != 0) f(std::size_t(0), batch, std::size_t(0));
+    if (kept != nullptr)
+        kept->each(f);
+    else if (batch != 0)
+        f(std::size_t(0), batch, std::size_t(0));
 }
 
 // Some samples of a batch of `batch`, as ascending runs of consecutive indices.
@@ -71,10 +73,12 @@ struct sample_runs {
     explicit sample_runs(std::size_t batch_size) : batch(batch_size) {}
     // Appends sample b (after the last one added).
     void add(std::size_t b) {
-        TINYMIM_CHECK(b < batch && (runs.empty() || b >= runs.back().first + runs.back().count), "sample_runs: sample ", b,
-                      " is outside the batch of ", batch, " or not after the last one added");
-        if (!runs.empty() && runs.back().first + runs.back().count == b) ++runs.back().count;
-        else runs.push_back({b, 1});
+        TINYMIM_CHECK(b < batch && (runs.empty() || b >= runs.back().first + runs.back().count), "sample_runs: sample ",
+                      b, " is outside the batch of ", batch, " or not after the last one added");
+        if (!runs.empty() && runs.back().first + runs.back().count == b)
+            ++runs.back().count;
+        else
+            runs.push_back({b, 1});
         ++count;
     }
     // A copy of the runs in t's host arena, valid until t's reset.
@@ -105,7 +109,8 @@ template <element T, class S, backend B>
     static_assert(S::static_extents[0] == dyn,
                   "take_samples: the batch extent must be dynamic (the result has fewer samples)");
     const std::size_t batch = x.extent(0), inner = x.size() / batch;
-    TINYMIM_CHECK(kept.batch == batch, "take_samples: the runs are for a batch of ", kept.batch, ", x is ", x.shape().str());
+    TINYMIM_CHECK(kept.batch == batch, "take_samples: the runs are for a batch of ", kept.batch, ", x is ",
+                  x.shape().str());
     auto e = x.shape().all();
     e[0] = kept.count;
     auto y = make_output<T>(x.get_tape(), extents<S>(e), x.requires_grad());
@@ -143,9 +148,9 @@ template <element T, class S, backend B>
 [[nodiscard]] var<T, S, B> put_samples(const var<T, S, B>& x, const var<T, S, B>& yk, const sample_runs& runs) {
     static_assert(S::static_extents[0] == dyn, "put_samples: the batch extent must be dynamic (yk has fewer samples)");
     const std::size_t batch = x.extent(0), inner = x.size() / batch;
-    TINYMIM_CHECK(runs.batch == batch && yk.extent(0) == runs.count && yk.size() == runs.count * inner, "put_samples: x ",
-                  x.shape().str(), " and yk ", yk.shape().str(), " do not fit runs of ", runs.count, " samples out of ",
-                  runs.batch);
+    TINYMIM_CHECK(runs.batch == batch && yk.extent(0) == runs.count && yk.size() == runs.count * inner,
+                  "put_samples: x ", x.shape().str(), " and yk ", yk.shape().str(), " do not fit runs of ", runs.count,
+                  " samples out of ", runs.batch);
     const sample_runs_view kept = runs.on(x.get_tape());
     auto y = make_output<T>(x.get_tape(), x.shape(), x.requires_grad() || yk.requires_grad());
     const T *xs = x.data(), *ks = yk.data();
@@ -166,11 +171,13 @@ template <element T, class S, backend B>
             T* dk = sk->requires_grad ? t.grad_for_write(sk, fresh_k) : nullptr;
             kept.each(
                 [&](std::size_t first, std::size_t n, std::size_t pos) {
-                    if (dk != nullptr) detail::copy_samples<T, B>(n, inner, g + first * inner, dk + pos * inner, !fresh_k);
+                    if (dk != nullptr)
+                        detail::copy_samples<T, B>(n, inner, g + first * inner, dk + pos * inner, !fresh_k);
                     if (dx != nullptr && fresh_x) backends::fill(B{}, dx + first * inner, n * inner, T(0));
                 },
                 [&](std::size_t first, std::size_t n) {
-                    if (dx != nullptr) detail::copy_samples<T, B>(n, inner, g + first * inner, dx + first * inner, !fresh_x);
+                    if (dx != nullptr)
+                        detail::copy_samples<T, B>(n, inner, g + first * inner, dx + first * inner, !fresh_x);
                 });
         });
     }

@@ -37,12 +37,16 @@ template <element T, class SA, class SB, backend B>
         a.get_tape().record(sy, [=](tape<B>& t) {
             const T* g = sy->grad();
             if (sa->requires_grad) {
-                if (a_bc) backends::reduce_tokens_acc(B{}, batch, na, d, g, n, 0, t.grad(sa));
-                else backends::copy_tokens(B{}, batch, na, d, g, n, 0, false, t.grad(sa), na, 0, true);
+                if (a_bc)
+                    backends::reduce_tokens_acc(B{}, batch, na, d, g, n, 0, t.grad(sa));
+                else
+                    backends::copy_tokens(B{}, batch, na, d, g, n, 0, false, t.grad(sa), na, 0, true);
             }
             if (sb->requires_grad) {
-                if (b_bc) backends::reduce_tokens_acc(B{}, batch, nb, d, g, n, na, t.grad(sb));
-                else backends::copy_tokens(B{}, batch, nb, d, g, n, na, false, t.grad(sb), nb, 0, true);
+                if (b_bc)
+                    backends::reduce_tokens_acc(B{}, batch, nb, d, g, n, na, t.grad(sb));
+                else
+                    backends::copy_tokens(B{}, batch, nb, d, g, n, na, false, t.grad(sb), nb, 0, true);
             }
         });
     }
@@ -54,7 +58,8 @@ template <std::size_t Begin, std::size_t Count = dyn, element T, class S, backen
 [[nodiscard]] auto slice_tokens(const var<T, S, B>& x) {
     static_assert(S::rank == 3, "slice_tokens: expects tokens [batch, tokens, width]");
     constexpr std::size_t ns = S::static_extents[1];
-    static_assert(ns == dyn || Begin + (Count == dyn ? 0 : Count) <= ns, "slice_tokens: the slice runs past the tokens");
+    static_assert(ns == dyn || Begin + (Count == dyn ? 0 : Count) <= ns,
+                  "slice_tokens: the slice runs past the tokens");
     constexpr std::size_t cs = Count != dyn ? Count : (ns == dyn ? dyn : ns - Begin);
     using SY = shape_ops::with_tokens_t<S, cs>;
     const std::size_t batch = x.extent(0), n = x.extent(1), d = x.extent(2);
@@ -65,8 +70,8 @@ template <std::size_t Begin, std::size_t Count = dyn, element T, class S, backen
     if (y.requires_grad()) {
         auto *sx = x.get_slot(), *sy = y.get_slot();
         x.get_tape().record(sy, [=](tape<B>& t) {
-            backends::copy_tokens(B{}, batch, count, d, static_cast<const T*>(sy->grad()), count, 0, false, t.grad(sx), n,
-                                  Begin, true);
+            backends::copy_tokens(B{}, batch, count, d, static_cast<const T*>(sy->grad()), count, 0, false, t.grad(sx),
+                                  n, Begin, true);
         });
     }
     return y;
@@ -76,10 +81,12 @@ template <std::size_t Begin, std::size_t Count = dyn, element T, class S, backen
 // backend; it must outlive the step. Its gradient scatters back (adding where indices repeat).
 template <element T, class S, class SI, backend B>
 [[nodiscard]] auto gather_tokens(const var<T, S, B>& x, const tensor<std::int32_t, SI, B>& idx) {
-    static_assert(S::rank == 3 && SI::rank == 2, "gather_tokens: expects x [batch, tokens, width] and idx [batch, count]");
+    static_assert(S::rank == 3 && SI::rank == 2,
+                  "gather_tokens: expects x [batch, tokens, width] and idx [batch, count]");
     using SY = shape_ops::with_tokens_t<S, SI::static_extents[1]>;
     const std::size_t batch = x.extent(0), n = x.extent(1), d = x.extent(2), k = idx.extent(1);
-    TINYMIM_CHECK(idx.extent(0) == batch, "gather_tokens: idx ", idx.shape().str(), " does not match x ", x.shape().str());
+    TINYMIM_CHECK(idx.extent(0) == batch, "gather_tokens: idx ", idx.shape().str(), " does not match x ",
+                  x.shape().str());
     if constexpr (B::host_memory) {  // indices checked where the host can read them
         for (std::size_t i = 0; i < idx.size(); ++i)
             TINYMIM_CHECK(idx[i] >= 0 && std::size_t(idx[i]) < n, "gather_tokens: index ", idx[i], " at position ", i,
@@ -100,8 +107,9 @@ template <element T, class S, class SI, backend B>
 // x [1, 1, D] repeated as [batch, count, D] (MAE's mask tokens); the gradient sums the copies.
 template <element T, class S, backend B>
 [[nodiscard]] auto expand_tokens(const var<T, S, B>& x, std::size_t batch, std::size_t count) {
-    static_assert(S::rank == 3 && extents_compatible(S::static_extents[0], 1) && extents_compatible(S::static_extents[1], 1),
-                  "expand_tokens: expects one token [1, 1, width]");
+    static_assert(
+        S::rank == 3 && extents_compatible(S::static_extents[0], 1) && extents_compatible(S::static_extents[1], 1),
+        "expand_tokens: expects one token [1, 1, width]");
     using SY = shape<dyn, dyn, S::static_extents[2]>;
     const std::size_t d = x.extent(2);
     TINYMIM_CHECK(x.extent(0) == 1 && x.extent(1) == 1, "expand_tokens: expects [1, 1, D], found ", x.shape().str());

@@ -103,7 +103,8 @@ public:
         return c;
     }
     void set_step_counts(const std::vector<std::uint64_t>& c) {
-        TINYMIM_CHECK(c.size() == slots_.size(), "adamw: ", c.size(), " step counts for ", slots_.size(), " parameters");
+        TINYMIM_CHECK(c.size() == slots_.size(), "adamw: ", c.size(), " step counts for ", slots_.size(),
+                      " parameters");
         for (std::size_t i = 0; i < c.size(); ++i) slots_[i].steps = c[i];
     }
 

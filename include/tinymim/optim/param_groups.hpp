@@ -13,7 +13,9 @@ namespace tinymim::optim {
 template <class T>
 [[nodiscard]] bool decays(const nn::param_ref<T>& p) {
     const std::string& n = p.name;
-    auto ends_with = [&](const std::string& s) { return n.size() >= s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0; };
+    auto ends_with = [&](const std::string& s) {
+        return n.size() >= s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0;
+    };
     if (p.one_dimensional || p.shape.size() <= 1 || ends_with(".bias")) return false;
     return !(ends_with("pos_embed") || ends_with("cls_token") || ends_with("dist_token"));
 }

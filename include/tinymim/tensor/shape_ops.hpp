@@ -57,8 +57,7 @@ consteval auto split_heads_arr() {
     static_assert(S::rank == 3, "split_heads: expects tokens of shape [batch, tokens, width]");
     static_assert(H > 0 && S::static_extents[2] != dyn && S::static_extents[2] % H == 0,
                   "split_heads: the width must be a static multiple of the head count");
-    return std::array<std::size_t, 4>{S::static_extents[0], H, S::static_extents[1],
-                                      S::static_extents[2] / H};
+    return std::array<std::size_t, 4>{S::static_extents[0], H, S::static_extents[1], S::static_extents[2] / H};
 }
 template <class S, std::size_t H>
 using split_heads_t = from_array_t<split_heads_arr<S, H>()>;
@@ -129,8 +128,10 @@ using permute_t = from_array_t<permute_arr<S, Perm...>()>;
 // dyn extent leaves it to the run-time check of var::view_as.
 template <class S, class To>
 consteval bool reshapeable() {
-    if constexpr (S::is_static && To::is_static) return S::static_product() == To::static_product();
-    else return true;
+    if constexpr (S::is_static && To::is_static)
+        return S::static_product() == To::static_product();
+    else
+        return true;
 }
 template <class S, class To>
 using reshape_t = std::enable_if_t<reshapeable<S, To>(), To>;

@@ -44,7 +44,8 @@ public:
 
     tensor(const tensor&) = delete;
     tensor& operator=(const tensor&) = delete;
-    tensor(tensor&& o) noexcept : data_(std::exchange(o.data_, nullptr)), ext_(o.ext_), size_(std::exchange(o.size_, 0)) {}
+    tensor(tensor&& o) noexcept
+        : data_(std::exchange(o.data_, nullptr)), ext_(o.ext_), size_(std::exchange(o.size_, 0)) {}
     tensor& operator=(tensor&& o) noexcept {
         if (this != &o) {
             release();
@@ -63,36 +64,12 @@ public:
     [[nodiscard]] std::size_t extent(std::size_t i) const { return ext_[i]; }
 
     // Host element access (CPU backend only).
-    T& operator[](std::size_t i)
-        requires B::host_memory
-    {
-        return data_[i];
-    }
-    const T& operator[](std::size_t i) const
-        requires B::host_memory
-    {
-        return data_[i];
-    }
-    T* begin()
-        requires B::host_memory
-    {
-        return data_;
-    }
-    T* end()
-        requires B::host_memory
-    {
-        return data_ + size_;
-    }
-    const T* begin() const
-        requires B::host_memory
-    {
-        return data_;
-    }
-    const T* end() const
-        requires B::host_memory
-    {
-        return data_ + size_;
-    }
+    T& operator[](std::size_t i) requires B::host_memory { return data_[i]; }
+    const T& operator[](std::size_t i) const requires B::host_memory { return data_[i]; }
+    T* begin() requires B::host_memory { return data_; }
+    T* end() requires B::host_memory { return data_ + size_; }
+    const T* begin() const requires B::host_memory { return data_; }
+    const T* end() const requires B::host_memory { return data_ + size_; }
 
     [[nodiscard]] tensor clone() const {
         tensor t(ext_);
@@ -105,7 +82,8 @@ public:
         return v;
     }
     void copy_from(const T* host, std::size_t n) {
-        TINYMIM_CHECK(n == size_, "tensor::copy_from: expected ", size_, " values for shape ", ext_.str(), ", found ", n);
+        TINYMIM_CHECK(n == size_, "tensor::copy_from: expected ", size_, " values for shape ", ext_.str(), ", found ",
+                      n);
         B::copy_from_host(data_, host, n * sizeof(T));
     }
     void copy_from(const std::vector<T>& host) { copy_from(host.data(), host.size()); }

@@ -28,8 +28,8 @@
 namespace tinymim::testing {
 
 struct gradcheck_options {
-    double step = 1e-6;               // central-difference step
-    double rtol = 1e-5;               // |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|)
+    double step = 1e-6;  // central-difference step
+    double rtol = 1e-5;  // |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|)
     double atol = 1e-7;
     std::size_t max_coordinates = 512;  // inputs larger than this are checked at a seeded sample
     std::uint64_t seed = 20230105;
@@ -103,7 +103,8 @@ template <class B = cpu, class F, class... S>
     auto y = [&]<std::size_t... I>(std::index_sequence<I...>) {
         (seed_slot(I, std::get<I>(grads)), ...);
         return f(t, leaf(t, std::get<I>(xs_dev), std::get<I>(grads), flags[I])...);
-    }(std::index_sequence_for<S...>{});
+    }
+    (std::index_sequence_for<S...>{});
     const std::vector<double> yh = y.value().to_vector();
     for (std::size_t i = 0; i < yh.size(); ++i) {
         if (!std::isfinite(yh[i])) {
@@ -122,18 +123,16 @@ template <class B = cpu, class F, class... S>
         y.backward(r_dev.data());
     }
     std::array<std::vector<double>, n_in> found;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ((found[I] = std::get<I>(grads).to_vector()), ...);
-    }(std::index_sequence_for<S...>{});
+    [&]<std::size_t... I>(std::index_sequence<I...>) { ((found[I] = std::get<I>(grads).to_vector()), ...); }
+    (std::index_sequence_for<S...>{});
 
     // Numeric pass, coordinate by coordinate.
     auto eval = [&]() {
         no_grad ng;
         tape<B> tn;
         std::tuple<tensor<double, S, B>...> xd{detail::on_backend<B>(inputs)...};
-        auto yn = [&]<std::size_t... I>(std::index_sequence<I...>) {
-            return f(tn, input(tn, std::get<I>(xd))...);
-        }(std::index_sequence_for<S...>{});
+        auto yn = [&]<std::size_t... I>(std::index_sequence<I...>) { return f(tn, input(tn, std::get<I>(xd))...); }
+        (std::index_sequence_for<S...>{});
         return detail::projected(yn, r);
     };
     auto check_one = [&](std::size_t idx_input, auto& x) {
@@ -160,9 +159,8 @@ template <class B = cpu, class F, class... S>
             detail::compare(rep, msg, opt, analytic, numeric, where.str());
         }
     };
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (check_one(I, std::get<I>(xs)), ...);
-    }(std::index_sequence_for<S...>{});
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (check_one(I, std::get<I>(xs)), ...); }
+    (std::index_sequence_for<S...>{});
     rep.message = msg.str();
     return rep;
 }
@@ -188,7 +186,7 @@ struct model_backend {
     using type = cpu;
 };
 template <class M>
-    requires requires { typename M::backend_type; }
+requires requires { typename M::backend_type; }
 struct model_backend<M> {
     using type = typename M::backend_type;
 };

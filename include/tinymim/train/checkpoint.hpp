@@ -18,9 +18,9 @@
 namespace tinymim::train {
 
 struct checkpoint_meta {
-    std::size_t step = 0;             // optimizer steps done
-    std::string kind;                 // pretrain / distill / finetune
-    std::string model;                // model name(s)
+    std::size_t step = 0;  // optimizer steps done
+    std::string kind;      // pretrain / distill / finetune
+    std::string model;     // model name(s)
     std::uint64_t seed = 0;
     std::vector<std::uint64_t> optim_steps;
     double best_metric = 0;
@@ -51,8 +51,12 @@ public:
         opt.visit_state([&](nn::param_ref<T>& r) { add_ref("optim.", r); });
     }
     void write(const std::filesystem::path& path, const checkpoint_meta& meta) {
-        nlohmann::json j{{"step", meta.step}, {"kind", meta.kind},        {"model", meta.model},
-                         {"seed", meta.seed}, {"optim_steps", meta.optim_steps}, {"best_metric", meta.best_metric}};
+        nlohmann::json j{{"step", meta.step},
+                         {"kind", meta.kind},
+                         {"model", meta.model},
+                         {"seed", meta.seed},
+                         {"optim_steps", meta.optim_steps},
+                         {"best_metric", meta.best_metric}};
         w_.set_metadata("tinymim", j.dump());
         w_.write(path);
     }
@@ -71,7 +75,8 @@ private:
 [[nodiscard]] inline checkpoint_meta read_checkpoint_meta(const std::filesystem::path& path) {
     io::safetensors_reader r(path);
     auto it = r.metadata().find("tinymim");
-    TINYMIM_CHECK(it != r.metadata().end(), "checkpoint '", path.string(), "': no tinymim metadata (not a checkpoint?)");
+    TINYMIM_CHECK(it != r.metadata().end(), "checkpoint '", path.string(),
+                  "': no tinymim metadata (not a checkpoint?)");
     checkpoint_meta m;
     try {
         const auto j = nlohmann::json::parse(it->second);
@@ -92,12 +97,13 @@ private:
 template <class Model>
 void load_checkpoint_group(const std::filesystem::path& path, const std::string& prefix, Model& m) {
     const auto rep = io::load_weights(m, path, io::load_options::non_strict(prefix));
-    TINYMIM_CHECK(rep.missing.empty() && rep.mismatched.empty(), "checkpoint '", path.string(), "' does not fit group '",
-                  prefix, "': ", rep.summary());
+    TINYMIM_CHECK(rep.missing.empty() && rep.mismatched.empty(), "checkpoint '", path.string(),
+                  "' does not fit group '", prefix, "': ", rep.summary());
 }
 
 template <element T, backend B>
-void load_checkpoint_optimizer(const std::filesystem::path& path, optim::adamw<T, B>& opt, const checkpoint_meta& meta) {
+void load_checkpoint_optimizer(const std::filesystem::path& path, optim::adamw<T, B>& opt,
+                               const checkpoint_meta& meta) {
     std::vector<nn::param_ref<T>> refs;
     opt.visit_state([&](nn::param_ref<T>& r) { refs.push_back(r); });
     detail::refs_view<T> view{&refs};

@@ -18,18 +18,18 @@
 namespace tinymim::train {
 
 struct loop_options {
-    std::string name = "train";            // shown on the progress bar; file stem of the outputs
+    std::string name = "train";  // shown on the progress bar; file stem of the outputs
     std::size_t epochs = 1;
-    std::size_t steps_per_epoch = 0;       // 0: the loader's batches per epoch
+    std::size_t steps_per_epoch = 0;  // 0: the loader's batches per epoch
     double lr = 1e-3, min_lr = 0;
     double warmup_epochs = 0;
-    std::size_t checkpoint_every = 0;      // steps between checkpoints (0: at each epoch end)
-    std::size_t log_every = 10;            // steps between CSV rows
-    std::filesystem::path out = "runs";    // directory for checkpoint, metrics, plots
-    bool resume = false;                   // continue from <out>/<name>.ckpt when it exists
+    std::size_t checkpoint_every = 0;    // steps between checkpoints (0: at each epoch end)
+    std::size_t log_every = 10;          // steps between CSV rows
+    std::filesystem::path out = "runs";  // directory for checkpoint, metrics, plots
+    bool resume = false;                 // continue from <out>/<name>.ckpt when it exists
     std::uint64_t seed = 0;
     bool plot = true;
-    std::size_t stop_after = 0;            // stop (with a checkpoint) after this many steps of this call (0: run to the end)
+    std::size_t stop_after = 0;  // stop (with a checkpoint) after this many steps of this call (0: run to the end)
 };
 
 struct loop_result {
@@ -48,7 +48,8 @@ struct step_output {
 
 template <class Step, class Save, class Load>
 loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const std::vector<std::string>& term_names,
-                     Step&& step, Save&& save, Load&& load, const std::function<void(std::size_t epoch)>& on_epoch = {}) {
+                     Step&& step, Save&& save, Load&& load,
+                     const std::function<void(std::size_t epoch)>& on_epoch = {}) {
     std::filesystem::create_directories(o.out);
     const std::size_t spe = o.steps_per_epoch ? std::min(o.steps_per_epoch, batches_per_epoch) : batches_per_epoch;
     const std::size_t total = spe * o.epochs;
@@ -63,7 +64,8 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
         res.resumed = true;
         std::fprintf(stderr, "%s: resumed from %s at step %zu\n", o.name.c_str(), ckpt.c_str(), start);
     }
-    optim::warmup_cosine sched{.base_lr = o.lr, .min_lr = o.min_lr,
+    optim::warmup_cosine sched{.base_lr = o.lr,
+                               .min_lr = o.min_lr,
                                .warmup_steps = std::size_t(std::llround(o.warmup_epochs * double(spe))),
                                .total_steps = total};
     std::vector<std::string> cols = {"step", "epoch", "lr", "images_per_s"};

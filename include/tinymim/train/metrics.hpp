@@ -27,7 +27,8 @@ public:
         }
     }
     void row(const std::vector<double>& values) {
-        TINYMIM_CHECK(values.size() == columns_.size(), "csv_log: ", values.size(), " values for ", columns_.size(), " columns");
+        TINYMIM_CHECK(values.size() == columns_.size(), "csv_log: ", values.size(), " values for ", columns_.size(),
+                      " columns");
         for (std::size_t i = 0; i < values.size(); ++i) {
             char b[32];
             std::snprintf(b, sizeof b, "%.8g", values[i]);
@@ -59,7 +60,8 @@ inline bool plot_csv(const std::filesystem::path& csv, const std::filesystem::pa
           << "set datafile separator ','\nset key autotitle columnhead\nset title '" << title << "'\n"
           << "set xlabel '" << x_col << "'\nset ylabel '" << y_label << "'\nset grid\nplot ";
         for (std::size_t i = 0; i < y_cols.size(); ++i)
-            g << (i ? ", " : "") << "'" << csv.string() << "' using '" << x_col << "':'" << y_cols[i] << "' with lines lw 2";
+            g << (i ? ", " : "") << "'" << csv.string() << "' using '" << x_col << "':'" << y_cols[i]
+              << "' with lines lw 2";
         g << "\n";
     }
     const std::string cmd = "gnuplot '" + script + "' 2>/dev/null";

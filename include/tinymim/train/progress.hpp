@@ -16,13 +16,19 @@ class progress {
 public:
     progress(std::string what, std::size_t total_steps, std::size_t steps_per_epoch, std::size_t first_step = 0,
              std::FILE* out = stderr)
-        : what_(std::move(what)), total_(total_steps), per_epoch_(steps_per_epoch), first_(first_step), out_(out),
-          tty_(::isatty(::fileno(out)) != 0), start_(clock::now()) {
+        : what_(std::move(what)),
+          total_(total_steps),
+          per_epoch_(steps_per_epoch),
+          first_(first_step),
+          out_(out),
+          tty_(::isatty(::fileno(out)) != 0),
+          start_(clock::now()) {
         every_ = std::max<std::size_t>(1, total_ / 20);
     }
 
     // After step `step` (0-based) processed `images` images.
-    void update(std::size_t step, std::size_t images, double lr, const std::vector<std::pair<std::string, double>>& terms) {
+    void update(std::size_t step, std::size_t images, double lr,
+                const std::vector<std::pair<std::string, double>>& terms) {
         images_ += images;
         const double secs = std::chrono::duration<double>(clock::now() - start_).count();
         const double ips = secs > 0 ? double(images_) / secs : 0;
@@ -52,8 +58,10 @@ public:
     static std::string format_time(double s) {
         char b[32];
         const long v = long(s + 0.5);
-        if (v >= 3600) std::snprintf(b, sizeof b, "%ldh%02ldm", v / 3600, v / 60 % 60);
-        else std::snprintf(b, sizeof b, "%ldm%02lds", v / 60, v % 60);
+        if (v >= 3600)
+            std::snprintf(b, sizeof b, "%ldh%02ldm", v / 3600, v / 60 % 60);
+        else
+            std::snprintf(b, sizeof b, "%ldm%02lds", v / 60, v % 60);
         return b;
     }
 

@@ -24,15 +24,15 @@ struct task_options {
     loop_options loop{};
     std::size_t batch_size = 64;
     double weight_decay = 0.05;
-    double beta2 = 0.95;           // 0.95 for pre-training and distillation, 0.999 for fine-tuning
+    double beta2 = 0.95;  // 0.95 for pre-training and distillation, 0.999 for fine-tuning
     double drop_path = 0;
     double mask_ratio = 0.75;
     double layer_decay = 1.0;
     double label_smoothing = 0;
     double clip_grad_norm = 0;
-    double crop_scale_min = 0.2;   // RandomResizedCrop area range lower end
+    double crop_scale_min = 0.2;  // RandomResizedCrop area range lower end
     bool flip = true;
-    double jitter = 0.4;           // distillation: colour jitter of the student view
+    double jitter = 0.4;  // distillation: colour jitter of the student view
 };
 
 namespace detail {
@@ -100,8 +100,9 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
     using B = typename Mae::backend_type;
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
     data::loader<S> ld(d, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
-    optim::adamw<T, B> opt(io::collect(m), {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay,
-                                            .clip_grad_norm = o.clip_grad_norm});
+    optim::adamw<T, B> opt(
+        io::collect(m),
+        {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay, .clip_grad_norm = o.clip_grad_norm});
     tape<B> t;
     const counter_rng rng(o.loop.seed ^ 0x4D4145ULL);
     bool started = false;
@@ -112,7 +113,8 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
         }
         auto b = ld.next();
         const std::size_t s = epoch * (o.loop.steps_per_epoch ? std::min(o.loop.steps_per_epoch, ld.batches_per_epoch())
-                                                              : ld.batches_per_epoch()) + index;
+                                                              : ld.batches_per_epoch()) +
+                              index;
         t.reset();
         auto mask = nn::mae_mask<B, T>::random(b.labels.size(), Mae::P, o.mask_ratio, rng.fork(s));
         auto&& images = on_backend<B>(b.images);
@@ -148,8 +150,11 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
     data::augment_options shared{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
     data::augment_options student = shared;
     student.brightness = student.contrast = student.saturation = o.jitter;
-    data::loader<S> ld(d, {.batch_size = o.batch_size, .two_views = true, .augment = student,
-                           .teacher_augment = shared, .seed = o.loop.seed});
+    data::loader<S> ld(d, {.batch_size = o.batch_size,
+                           .two_views = true,
+                           .augment = student,
+                           .teacher_augment = shared,
+                           .seed = o.loop.seed});
     bool started = false;
     auto step = [&](std::size_t epoch, std::size_t index, double lr) {
         if (!started) {
@@ -195,8 +200,11 @@ loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::i
     using B = typename Vit::backend_type;
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
     data::loader<S> ld(train_set, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
-    optim::adamw<T, B> opt(io::collect(m), {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay,
-                                            .clip_grad_norm = o.clip_grad_norm, .layer_decay = o.layer_decay,
+    optim::adamw<T, B> opt(io::collect(m), {.beta1 = 0.9,
+                                            .beta2 = o.beta2,
+                                            .weight_decay = o.weight_decay,
+                                            .clip_grad_norm = o.clip_grad_norm,
+                                            .layer_decay = o.layer_decay,
                                             .depth = Vit::depth});
     tape<B> t;
     const counter_rng rng(o.loop.seed ^ 0x46544EULL);

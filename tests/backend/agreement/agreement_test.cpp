@@ -20,8 +20,9 @@ namespace {
 struct device_gate {
     device_gate() {
         if (!cuda_device_present()) {
-            std::printf("SKIPPED: no CUDA device here; the CUDA tests were compiled and need a GPU to run "
-                        "(scripts/gpu-check.sh runs them on one)\n");
+            std::printf(
+                "SKIPPED: no CUDA device here; the CUDA tests were compiled and need a GPU to run "
+                "(scripts/gpu-check.sh runs them on one)\n");
             std::fflush(stdout);
             std::_Exit(77);
         }

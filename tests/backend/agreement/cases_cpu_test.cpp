@@ -35,7 +35,9 @@ void check(const case_result& r) {
 
 BOOST_AUTO_TEST_CASE(every_op_case_exists) { BOOST_TEST(op_case_names().size() >= 25u); }
 
-BOOST_DATA_TEST_CASE(op_case_runs_on_cpu, bdata::make(op_case_names()), name) { check(run_op_case<tinymim::backends::cpu>(name)); }
+BOOST_DATA_TEST_CASE(op_case_runs_on_cpu, bdata::make(op_case_names()), name) {
+    check(run_op_case<tinymim::backends::cpu>(name));
+}
 
 BOOST_DATA_TEST_CASE(model_case_runs_on_cpu, bdata::make(model_case_names()), name) {
     check(run_model_case<tinymim::backends::cpu>(name));

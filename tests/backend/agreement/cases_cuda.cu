@@ -20,8 +20,10 @@ std::vector<std::pair<std::string, std::string>> cuda_gradient_checks() {
     std::vector<std::pair<std::string, std::string>> out;
     auto report = [&](const std::string& name, const testing::gradcheck_report& r) {
         std::ostringstream os;
-        if (!r.ok) os << r.message;
-        else if (r.checked == 0) os << "no coordinate was checked";
+        if (!r.ok)
+            os << r.message;
+        else if (r.checked == 0)
+            os << "no coordinate was checked";
         out.emplace_back(name, os.str());
     };
     auto host = [](auto e, std::uint64_t seed, double scale = 1) {
@@ -43,18 +45,17 @@ std::vector<std::pair<std::string, std::string>> cuda_gradient_checks() {
         auto x = host(extents<S2>({6, 16}), 4, 2.0);
         auto g = host(extents<shape<dyn>>({16}), 5);
         auto b = host(extents<shape<dyn>>({16}), 6);
-        report("layer_norm + gelu", testing::check_gradients<G>(
-                                        [](auto& t, auto xv, auto gv, auto bv) {
-                                            return ops::gelu(ops::layer_norm(xv, gv, bv, 1e-6));
-                                        },
-                                        x, g, b));
+        report("layer_norm + gelu",
+               testing::check_gradients<G>(
+                   [](auto& t, auto xv, auto gv, auto bv) { return ops::gelu(ops::layer_norm(xv, gv, bv, 1e-6)); }, x,
+                   g, b));
     }
     {
         auto q = host(extents<S4>({2, 2, 5, 4}), 7), k = host(extents<S4>({2, 2, 5, 4}), 8),
              v = host(extents<S4>({2, 2, 5, 4}), 9);
-        report("attention", testing::check_gradients<G>(
-                                [](auto& t, auto qv, auto kv, auto vv) { return ops::attention(qv, kv, vv).out; }, q, k,
-                                v));
+        report("attention",
+               testing::check_gradients<G>(
+                   [](auto& t, auto qv, auto kv, auto vv) { return ops::attention(qv, kv, vv).out; }, q, k, v));
     }
     {
         auto tz = host(extents<S4>({2, 2, 5, 5}), 10), z = host(extents<S4>({2, 2, 5, 5}), 11);
@@ -64,12 +65,12 @@ std::vector<std::pair<std::string, std::string>> cuda_gradient_checks() {
     }
     {
         auto a = host(extents<S2>({4, 9}), 12), b = host(extents<S2>({4, 9}), 13);
-        report("smooth_l1 + mse + cosine", testing::check_gradients<G>(
-                                               [](auto& t, auto av, auto bv) {
-                                                   return ops::add(ops::add(ops::smooth_l1(av, bv, 1.0), ops::mse(av, bv)),
-                                                                   ops::cosine(av, bv));
-                                               },
-                                               a, b));
+        report("smooth_l1 + mse + cosine",
+               testing::check_gradients<G>(
+                   [](auto& t, auto av, auto bv) {
+                       return ops::add(ops::add(ops::smooth_l1(av, bv, 1.0), ops::mse(av, bv)), ops::cosine(av, bv));
+                   },
+                   a, b));
     }
     {
         auto x = host(extents<shape<dyn, 2, 8, 8>>({2, 2, 8, 8}), 14);
@@ -92,7 +93,15 @@ std::vector<std::pair<std::string, std::string>> cuda_gradient_checks() {
                testing::check_gradients<G>([&](auto& t, auto zv) { return ops::cross_entropy(zv, labels, 0.1); }, z));
     }
     {
-        using M = nn::vit<nn::vit_config{.image = 8, .patch = 4, .channels = 1, .dim = 8, .depth = 1, .heads = 2, .classes = 3, .head = nn::pool::cls}, G, double>;
+        using M = nn::vit<nn::vit_config{.image = 8,
+                                         .patch = 4,
+                                         .channels = 1,
+                                         .dim = 8,
+                                         .depth = 1,
+                                         .heads = 2,
+                                         .classes = 3,
+                                         .head = nn::pool::cls},
+                          G, double>;
         auto m = std::make_unique<M>();
         m->init(counter_rng(17));
         tensor<double, typename M::image_shape, G> img({2, 1, 8, 8});
@@ -103,9 +112,9 @@ std::vector<std::pair<std::string, std::string>> cuda_gradient_checks() {
         tensor<std::int32_t, shape<dyn>, G> labels({2});
         labels.copy_from(std::vector<std::int32_t>{1, 0});
         report("whole ViT (1 block), every parameter",
-               testing::check_parameter_gradients(*m, [&](tape<G>& t) {
-                   return ops::cross_entropy(m->forward(t, input(t, img)), labels);
-               }, {.max_coordinates = 24}));
+               testing::check_parameter_gradients(
+                   *m, [&](tape<G>& t) { return ops::cross_entropy(m->forward(t, input(t, img)), labels); },
+                   {.max_coordinates = 24}));
     }
     return out;
 }

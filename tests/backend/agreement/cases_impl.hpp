@@ -9,6 +9,7 @@
 #include <memory>
 
 #include <tinymim/distill/distiller.hpp>
+#include <tinymim/fused/residual_linear.hpp>
 #include <tinymim/nn/mae.hpp>
 #include <tinymim/nn/vit.hpp>
 #include <tinymim/ops/attention.hpp>
@@ -19,7 +20,6 @@
 #include <tinymim/ops/linear.hpp>
 #include <tinymim/ops/losses.hpp>
 #include <tinymim/ops/matmul.hpp>
-#include <tinymim/fused/residual_linear.hpp>
 #include <tinymim/ops/reduce.hpp>
 #include <tinymim/ops/softmax.hpp>
 #include <tinymim/ops/tokens.hpp>
@@ -164,7 +164,9 @@ std::map<std::string, op_fn<B>> op_cases() {
         return h.finish(ops::layer_norm(x, T(1e-6)));
     };
     c["gelu"] = [](h_t& h) { return h.finish(ops::gelu(h.leaf_var("x", extents<S2>({70, 130}), 2.0))); };
-    c["softmax"] = [](h_t& h) { return h.finish(ops::softmax(h.leaf_var("x", extents<S3>({4, 50, 300}), 3.0), T(0.8))); };
+    c["softmax"] = [](h_t& h) {
+        return h.finish(ops::softmax(h.leaf_var("x", extents<S3>({4, 50, 300}), 3.0), T(0.8)));
+    };
     c["log_softmax"] = [](h_t& h) { return h.finish(ops::log_softmax(h.leaf_var("x", extents<S2>({64, 10}), 3.0))); };
     c["attention_out"] = [](h_t& h) {
         auto q = h.leaf_var("q", extents<S4>({2, 3, 17, 8}));

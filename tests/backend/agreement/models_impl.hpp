@@ -13,8 +13,10 @@ void add_params(case_result& r, Model& m, bool grads) {
         if (grads && !p.trainable()) return;
         std::vector<float> h(p.size);
         const float* src = grads ? p.grad : p.value;
-        if (grads && !*p.has_grad) std::fill(h.begin(), h.end(), 0.0f);
-        else p.to_host(h.data(), src, p.size * sizeof(float));
+        if (grads && !*p.has_grad)
+            std::fill(h.begin(), h.end(), 0.0f);
+        else
+            p.to_host(h.data(), src, p.size * sizeof(float));
         const bool qkv_bias = p.name.ends_with("attn.qkv.bias");
         if (grads || !qkv_bias) {
             r.names.push_back((grads ? "grad " : "weight ") + p.name);
@@ -25,13 +27,13 @@ void add_params(case_result& r, Model& m, bool grads) {
         r.names.push_back("weight " + p.name + " [query and value thirds]");
         r.arrays.emplace_back(h.begin(), h.begin() + std::ptrdiff_t(d));
         r.arrays.back().insert(r.arrays.back().end(), h.begin() + std::ptrdiff_t(2 * d), h.end());
-        std::string key_name(key_bias_prefix);  // appended, not chained +: GCC 12 warns falsely (-Wrestrict) on the chain
+        std::string key_name(
+            key_bias_prefix);  // appended, not chained +: GCC 12 warns falsely (-Wrestrict) on the chain
         key_name.append(p.name).append(" [key third]");
         r.names.push_back(std::move(key_name));
         r.arrays.emplace_back(h.begin() + std::ptrdiff_t(d), h.begin() + std::ptrdiff_t(2 * d));
     });
 }
-
 
 template <class B, class S>
 tensor<float, S, B> random_images(const extents<S>& e, std::uint64_t seed) {
@@ -52,8 +54,14 @@ case_result run_model_case(const std::string& name) {
         return std::vector<double>{double(x)};
     };
     if (name == "vit_fm_tiny_train_step") {
-        constexpr nn::vit_config cfg{.image = 28, .patch = 4, .channels = 1, .dim = 96, .depth = 6, .heads = 3,
-                                     .classes = 10, .head = nn::pool::avg};
+        constexpr nn::vit_config cfg{.image = 28,
+                                     .patch = 4,
+                                     .channels = 1,
+                                     .dim = 96,
+                                     .depth = 6,
+                                     .heads = 3,
+                                     .classes = 10,
+                                     .head = nn::pool::avg};
         using M = nn::vit<cfg, B>;
         auto m = std::make_unique<M>();
         m->init(counter_rng(1));
@@ -96,7 +104,8 @@ case_result run_model_case(const std::string& name) {
         auto st = std::make_unique<St>();
         te->init(counter_rng(7));
         st->init(counter_rng(8));
-        using pairing = d::pairing<Te, St, d::relations<d::qk, d::vv>, d::kl_divergence, d::teacher_block<4>, d::last_block>;
+        using pairing =
+            d::pairing<Te, St, d::relations<d::qk, d::vv>, d::kl_divergence, d::teacher_block<4>, d::last_block>;
         d::distiller<pairing> dist(*te, *st, {.drop_path = 0.1, .seed = 9});
         auto img = random_images<B>(extents<typename St::image_shape>({8, 1, 28, 28}), 10);
         std::vector<double> losses;

@@ -53,12 +53,14 @@ double check_product(const case_t& c, float alpha, bool nan_c, through via = thr
     for (std::size_t i = 0; i < a.size(); ++i) a[i] = float(std::sin(0.37 * double(i)));
     for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(std::cos(0.11 * double(i)));
     for (std::size_t i = 0; i < c0.size(); ++i)
-        c0[i] = nan_c && i % ldc < c.n ? std::numeric_limits<float>::quiet_NaN() : float(std::sin(0.05 * double(i) + 1));
+        c0[i] =
+            nan_c && i % ldc < c.n ? std::numeric_limits<float>::quiet_NaN() : float(std::sin(0.05 * double(i) + 1));
     std::vector<double> want(c0.begin(), c0.end());
     reference(c, alpha, a, lda, b, ldb, want, ldc);
     std::vector<float> got = c0;
     if (via == through::fixed)
-        backends::small_gemm<float>(c.ta, c.tb, c.m, c.n, c.k, alpha, lda, ldb, c.beta, ldc)(a.data(), b.data(), got.data());
+        backends::small_gemm<float>(c.ta, c.tb, c.m, c.n, c.k, alpha, lda, ldb, c.beta, ldc)(a.data(), b.data(),
+                                                                                             got.data());
     else if (via == through::packed)  // (packed for more rows than this product has: blocks end short)
         backends::packed_weight<float, backends::cpu_detail::scratch::packed_first>(b.data(), c.n, c.k, c.m + 7, c.tb)(
             c.m, a.data(), lda, c.beta, got.data(), ldc);
@@ -84,12 +86,12 @@ BOOST_AUTO_TEST_SUITE(gemm_split)
 
 BOOST_AUTO_TEST_CASE(split_products_match_the_reference) {
     const case_t cases[] = {
-        {false, true, 1001, 37, 19, 1.0f},   // forward onto a bias: split by rows
-        {false, false, 999, 23, 41, 0.0f},   // input gradient: split by rows
-        {true, false, 29, 17, 1003, 0.0f},   // weight gradient: split over the inner dimension
-        {true, true, 13, 31, 777, 0.5f},     // both transposed, beta other than 0 / 1
-        {true, false, 7, 9, 300, 1.0f},      // accumulating into an existing gradient
-        {false, true, 100, 5, 3, 0.0f},      // too few rows to split: the plain call
+        {false, true, 1001, 37, 19, 1.0f},  // forward onto a bias: split by rows
+        {false, false, 999, 23, 41, 0.0f},  // input gradient: split by rows
+        {true, false, 29, 17, 1003, 0.0f},  // weight gradient: split over the inner dimension
+        {true, true, 13, 31, 777, 0.5f},    // both transposed, beta other than 0 / 1
+        {true, false, 7, 9, 300, 1.0f},     // accumulating into an existing gradient
+        {false, true, 100, 5, 3, 0.0f},     // too few rows to split: the plain call
     };
     const float alpha = 0.75f;
     for (const auto& c : cases) {
@@ -122,8 +124,8 @@ BOOST_AUTO_TEST_CASE(small_products_match_the_reference) {
         BOOST_TEST(worst < 1e-4, "beta 0 read a NaN C (tb " << tb << "): worst " << worst);
     }
     for (std::size_t m = 1; m <= 80; ++m) {
-        const double worst = check_product({m % 2 == 1, false, m, 7 + m % 5, 3 + m % 11, m % 3 == 0 ? 1.0f : 0.0f}, 1.5f,
-                                           false);
+        const double worst =
+            check_product({m % 2 == 1, false, m, 7 + m % 5, 3 + m % 11, m % 3 == 0 ? 1.0f : 0.0f}, 1.5f, false);
         BOOST_TEST(worst < 1e-4, "m " << m << ": worst " << worst);
     }
 }
@@ -139,7 +141,8 @@ BOOST_AUTO_TEST_CASE(fixed_shape_kernels_match_the_reference) {
                     BOOST_TEST(worst < 1e-4, "ta " << ta << " tb " << tb << " beta " << beta << ": worst " << worst);
                 }
         for (std::size_t m = 1; m <= 40; m += 3) {
-            const double worst = check_product({m % 2 == 0, m % 3 == 0, m, 5 + m % 7, 2 + m % 13, 0.0f}, 1.5f, false, through::fixed);
+            const double worst =
+                check_product({m % 2 == 0, m % 3 == 0, m, 5 + m % 7, 2 + m % 13, 0.0f}, 1.5f, false, through::fixed);
             BOOST_TEST(worst < 1e-4, "m " << m << ": worst " << worst);
         }
     }
@@ -173,11 +176,13 @@ BOOST_AUTO_TEST_CASE(packed_weights_match_the_reference) {
     for (int round = 0; round < 2; ++round)
         for (bool tw : {true, false}) {
             for (float beta : {0.0f, 1.0f}) {
-                const double worst = check_product({false, tw, 197, 1152, 384, beta}, 1.0f, beta == 0.0f, through::packed);
+                const double worst =
+                    check_product({false, tw, 197, 1152, 384, beta}, 1.0f, beta == 0.0f, through::packed);
                 BOOST_TEST(worst < 1e-4, "transposed " << tw << ", beta " << beta << ": worst " << worst);
             }
             for (std::size_t m = 1; m <= 40; m += 3) {
-                const double worst = check_product({false, tw, m, 5 + m % 7, 2 + m % 13, 0.0f}, 1.0f, false, through::packed);
+                const double worst =
+                    check_product({false, tw, m, 5 + m % 7, 2 + m % 13, 0.0f}, 1.0f, false, through::packed);
                 BOOST_TEST(worst < 1e-4, "transposed " << tw << ", m " << m << ": worst " << worst);
             }
         }

@@ -12,9 +12,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "tinymim/backend/cpu/kernels/rows.hpp"
 #include "tinymim/backend/cpu/cpu.hpp"
 #include "tinymim/backend/cpu/kernels/elementwise.hpp"
+#include "tinymim/backend/cpu/kernels/rows.hpp"
 
 using namespace tinymim;
 
@@ -79,11 +79,13 @@ BOOST_AUTO_TEST_CASE(backward_matches_double_for_every_tail) {
         const std::size_t rows = 3, off = 3;
         const auto logits = values(rows * n, -3.0f, 3.0f, unsigned(n + 1));
         std::vector<float> y(rows * n);
-        for (std::size_t r = 0; r < rows; ++r) backends::cpu_detail::softmax_row(n, 1.0f, logits.data() + r * n, y.data() + r * n);
+        for (std::size_t r = 0; r < rows; ++r)
+            backends::cpu_detail::softmax_row(n, 1.0f, logits.data() + r * n, y.data() + r * n);
         auto buf = values(off + rows * n + 16, -1.0f, 1.0f, unsigned(n * 7 + 3));
         const auto g0 = buf;
         float* g = buf.data() + off;
-        for (std::size_t r = 0; r < rows; ++r) backends::cpu_detail::softmax_row_backward_inplace(n, y.data() + r * n, g + r * n);
+        for (std::size_t r = 0; r < rows; ++r)
+            backends::cpu_detail::softmax_row_backward_inplace(n, y.data() + r * n, g + r * n);
         double worst = 0;
         for (std::size_t r = 0; r < rows; ++r) {
             double dot = 0;
@@ -114,12 +116,14 @@ BOOST_AUTO_TEST_CASE(layer_norm_backward_matches_double_in_parallel) {
         mean[r] = float(m), rstd[r] = float(rs);
         double mg = 0, mgx = 0;
         for (std::size_t j = 0; j < n; ++j) {
-            const double g = double(dy[r * n + j]) * gamma[j], xhat = (x[r * n + j] - double(mean[r])) * double(rstd[r]);
+            const double g = double(dy[r * n + j]) * gamma[j],
+                         xhat = (x[r * n + j] - double(mean[r])) * double(rstd[r]);
             mg += g / double(n), mgx += g * xhat / double(n);
             ref_dg[j] += double(dy[r * n + j]) * xhat, ref_db[j] += dy[r * n + j];
         }
         for (std::size_t j = 0; j < n; ++j) {
-            const double g = double(dy[r * n + j]) * gamma[j], xhat = (x[r * n + j] - double(mean[r])) * double(rstd[r]);
+            const double g = double(dy[r * n + j]) * gamma[j],
+                         xhat = (x[r * n + j] - double(mean[r])) * double(rstd[r]);
             ref_dx[r * n + j] = 0.25 + double(rstd[r]) * (g - mg - xhat * mgx);  // added to a dx of 0.25
         }
     }
@@ -128,8 +132,8 @@ BOOST_AUTO_TEST_CASE(layer_norm_backward_matches_double_in_parallel) {
     for (const int threads : {1, 2}) {
         tinymim::set_num_threads(threads);
         std::vector<float> dx(rows * n, 0.25f), dg(n, 0.0f), db(n, 0.0f);
-        backends::layer_norm_backward(cpu{}, rows, n, x.data(), gamma.data(), mean.data(), rstd.data(), dy.data(), dx.data(),
-                                      dg.data(), db.data());
+        backends::layer_norm_backward(cpu{}, rows, n, x.data(), gamma.data(), mean.data(), rstd.data(), dy.data(),
+                                      dx.data(), dg.data(), db.data());
         double ex = 0, eg = 0, eb = 0;
         for (std::size_t i = 0; i < dx.size(); ++i) ex = std::max(ex, std::abs(dx[i] - ref_dx[i]));
         for (std::size_t j = 0; j < n; ++j) {
@@ -141,8 +145,10 @@ BOOST_AUTO_TEST_CASE(layer_norm_backward_matches_double_in_parallel) {
             BOOST_TEST(eg < 1e-4);  // sums over 1 000 rows in float
             BOOST_TEST(eb < 1e-4);
         }
-        if (first_dg.empty()) first_dg = dg;
-        else BOOST_TEST(dg == first_dg, "dgamma depends on the thread count");
+        if (first_dg.empty())
+            first_dg = dg;
+        else
+            BOOST_TEST(dg == first_dg, "dgamma depends on the thread count");
     }
     tinymim::set_num_threads(threads_before);
 }
@@ -160,13 +166,17 @@ BOOST_AUTO_TEST_CASE(column_sums_match_double_in_parallel) {
             for (const int threads : {1, 2}) {
                 tinymim::set_num_threads(threads);
                 std::vector<float> dst(m, 0.5f);
-                backends::reduce_rows_acc(cpu{}, rows * m, m, -2.0f, src.data(), weighted ? w.data() : nullptr, dst.data());
+                backends::reduce_rows_acc(cpu{}, rows * m, m, -2.0f, src.data(), weighted ? w.data() : nullptr,
+                                          dst.data());
                 double worst = 0;
-                for (std::size_t j = 0; j < m; ++j) worst = std::max(worst, std::abs(dst[j] - ref[j]) / (1 + std::abs(ref[j])));
+                for (std::size_t j = 0; j < m; ++j)
+                    worst = std::max(worst, std::abs(dst[j] - ref[j]) / (1 + std::abs(ref[j])));
                 BOOST_TEST_CONTEXT("m " << m << ", weighted " << weighted << ", threads " << threads) {
                     BOOST_TEST(worst < 1e-4);
-                    if (first.empty()) first = dst;
-                    else BOOST_TEST(dst == first, "the sums depend on the thread count");
+                    if (first.empty())
+                        first = dst;
+                    else
+                        BOOST_TEST(dst == first, "the sums depend on the thread count");
                 }
             }
             tinymim::set_num_threads(threads_before);

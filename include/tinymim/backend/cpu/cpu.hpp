@@ -42,9 +42,18 @@ struct cpu {
 namespace cpu_detail {
 // What a per-thread buffer is for: buffers of different purposes can be live at once on one thread.
 enum class scratch : int {
-    gemm_partials, attention_probs, attention_grad, branch_act, branch_out, branch_grad, mlp_norm, row_sums, relation_loss,
-    packed_first, packed_second,  // packed_weight's panels: a block's first and second weight
-    weight_bias                   // [W | b] of a frozen half's first product
+    gemm_partials,
+    attention_probs,
+    attention_grad,
+    branch_act,
+    branch_out,
+    branch_grad,
+    mlp_norm,
+    row_sums,
+    relation_loss,
+    packed_first,
+    packed_second,  // packed_weight's panels: a block's first and second weight
+    weight_bias     // [W | b] of a frozen half's first product
 };
 
 // A buffer of at least `count` values for the calling thread and purpose, kept between calls (grown,
@@ -70,7 +79,8 @@ const T* sum_rows_in_ranges(std::size_t rows, std::size_t width, bool parallel, 
     std::fill(partial, partial + sum_ranges * width, T(0));
 #pragma omp parallel for schedule(static) if (parallel)
     for (std::ptrdiff_t q = 0; q < std::ptrdiff_t(sum_ranges); ++q)
-        add_range(rows * std::size_t(q) / sum_ranges, rows * (std::size_t(q) + 1) / sum_ranges, partial + std::size_t(q) * width);
+        add_range(rows * std::size_t(q) / sum_ranges, rows * (std::size_t(q) + 1) / sum_ranges,
+                  partial + std::size_t(q) * width);
     return partial;
 }
 }  // namespace cpu_detail

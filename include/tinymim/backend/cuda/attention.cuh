@@ -45,8 +45,8 @@ void attention_qkv_forward(cuda, std::size_t batch, std::size_t n, std::size_t h
 // probs may be null (not kept): they are recomputed in scratch memory.
 // accumulate: add to dqkv; otherwise every value of dqkv is written.
 template <class T>
-void attention_qkv_backward(cuda, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale,
-                            const T* qkv, const T* probs, const T* dout, const T* dprobs, T* dqkv, bool accumulate) {
+void attention_qkv_backward(cuda, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale, const T* qkv,
+                            const T* probs, const T* dout, const T* dprobs, T* dqkv, bool accumulate) {
     const std::size_t dim = h * d, ld = 3 * dim, sample = n * ld, nn = n * n, all = batch * h * nn;
     cuda_detail::scratch own(probs == nullptr ? all * sizeof(T) : 0);
     if (probs == nullptr) {

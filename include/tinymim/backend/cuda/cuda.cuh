@@ -4,11 +4,12 @@
 #pragma once
 
 #if !defined(__CUDACC__)
-#error "tinymim/backend/cuda/*.cuh must be compiled by nvcc: put the code that instantiates the CUDA backend in a .cu file (link TinyMIM::cuda)"
+#error \
+    "tinymim/backend/cuda/*.cuh must be compiled by nvcc: put the code that instantiates the CUDA backend in a .cu file (link TinyMIM::cuda)"
 #endif
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -22,39 +23,50 @@
 namespace tinymim::cuda_detail {
 
 [[noreturn]] inline void fail(const char* what, const char* call, const char* file, int line) {
-    throw ::tinymim::error(::tinymim::detail::concat("CUDA error: ", call, " failed with ", what, " at ", file, ":", line));
+    throw ::tinymim::error(
+        ::tinymim::detail::concat("CUDA error: ", call, " failed with ", what, " at ", file, ":", line));
 }
 
 inline const char* cublas_status_name(cublasStatus_t s) {
     switch (s) {
-        case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-        case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-        case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-        case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-        case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-        case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-        case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-        case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-        case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-        default: return "an unknown cuBLAS status";
+        case CUBLAS_STATUS_SUCCESS:
+            return "CUBLAS_STATUS_SUCCESS";
+        case CUBLAS_STATUS_NOT_INITIALIZED:
+            return "CUBLAS_STATUS_NOT_INITIALIZED";
+        case CUBLAS_STATUS_ALLOC_FAILED:
+            return "CUBLAS_STATUS_ALLOC_FAILED";
+        case CUBLAS_STATUS_INVALID_VALUE:
+            return "CUBLAS_STATUS_INVALID_VALUE";
+        case CUBLAS_STATUS_ARCH_MISMATCH:
+            return "CUBLAS_STATUS_ARCH_MISMATCH";
+        case CUBLAS_STATUS_MAPPING_ERROR:
+            return "CUBLAS_STATUS_MAPPING_ERROR";
+        case CUBLAS_STATUS_EXECUTION_FAILED:
+            return "CUBLAS_STATUS_EXECUTION_FAILED";
+        case CUBLAS_STATUS_INTERNAL_ERROR:
+            return "CUBLAS_STATUS_INTERNAL_ERROR";
+        case CUBLAS_STATUS_NOT_SUPPORTED:
+            return "CUBLAS_STATUS_NOT_SUPPORTED";
+        default:
+            return "an unknown cuBLAS status";
     }
 }
 
 }  // namespace tinymim::cuda_detail
 
 // Checks a cudaError_t / cublasStatus_t expression; throws tinymim::error naming the call, file and line.
-#define TINYMIM_CUDA_CHECK(expr)                                                                   \
-    do {                                                                                           \
-        const cudaError_t tinymim_err_ = (expr);                                                   \
-        if (tinymim_err_ != cudaSuccess) [[unlikely]]                                              \
+#define TINYMIM_CUDA_CHECK(expr)                                                                       \
+    do {                                                                                               \
+        const cudaError_t tinymim_err_ = (expr);                                                       \
+        if (tinymim_err_ != cudaSuccess) [[unlikely]]                                                  \
             ::tinymim::cuda_detail::fail(cudaGetErrorString(tinymim_err_), #expr, __FILE__, __LINE__); \
     } while (false)
-#define TINYMIM_CUBLAS_CHECK(expr)                                                                  \
-    do {                                                                                            \
-        const cublasStatus_t tinymim_st_ = (expr);                                                  \
-        if (tinymim_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                      \
+#define TINYMIM_CUBLAS_CHECK(expr)                                                                                 \
+    do {                                                                                                           \
+        const cublasStatus_t tinymim_st_ = (expr);                                                                 \
+        if (tinymim_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                                     \
             ::tinymim::cuda_detail::fail(::tinymim::cuda_detail::cublas_status_name(tinymim_st_), #expr, __FILE__, \
-                                         __LINE__);                                                 \
+                                         __LINE__);                                                                \
     } while (false)
 // After a kernel launch: reports a bad launch configuration at the launch site.
 #define TINYMIM_CUDA_LAUNCHED() TINYMIM_CUDA_CHECK(cudaPeekAtLastError())
@@ -268,7 +280,9 @@ struct cuda {
     // TF32 GEMMs for float: an explicit choice (PyTorch's allow_tf32); off by default.
     static void set_tf32(bool on) { cuda_detail::context::current().set_tf32(on); }
     // The most device memory tensors and activations held at once (bytes, rounded allocations).
-    [[nodiscard]] static std::size_t peak_bytes() { return cuda_detail::caching_allocator::instance().stats().peak_in_use; }
+    [[nodiscard]] static std::size_t peak_bytes() {
+        return cuda_detail::caching_allocator::instance().stats().peak_in_use;
+    }
 };
 
 }  // namespace backends

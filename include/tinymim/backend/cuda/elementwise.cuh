@@ -60,8 +60,10 @@ template <class T>
 void scale_rows(cuda, std::size_t rows, std::size_t inner, const T* s, const T* x, T* out, bool accumulate) {
     cuda_detail::for_each(rows * inner, [=] __device__(std::size_t i) {
         const T v = s[i / inner] * x[i];
-        if (accumulate) out[i] += v;
-        else out[i] = v;
+        if (accumulate)
+            out[i] += v;
+        else
+            out[i] = v;
     });
 }
 
@@ -88,7 +90,8 @@ void sum_axis_backward(cuda, std::size_t outer, std::size_t len, std::size_t inn
 // out[0] = alpha * sum of all n values (double accumulation)
 template <class T>
 void sum_all(cuda, std::size_t n, T alpha, const T* x, T* out) {
-    cuda_detail::sum_to(n, [=] __device__(std::size_t i) { return double(x[i]); }, double(alpha), out);
+    cuda_detail::sum_to(
+        n, [=] __device__(std::size_t i) { return double(x[i]); }, double(alpha), out);
 }
 
 // dx[i] += alpha * dy[0]
@@ -107,8 +110,9 @@ void repeat_rows(cuda, std::size_t rows, std::size_t m, const T* src, T* dst) {
 template <class T>
 [[nodiscard]] double sum_squares(cuda, std::size_t n, const T* x) {
     cuda_detail::scratch out(sizeof(double));
-    cuda_detail::sum_to(n, [=] __device__(std::size_t i) { return double(x[i]) * double(x[i]); }, 1.0,
-                        static_cast<T*>(nullptr), out.as<double>());
+    cuda_detail::sum_to(
+        n, [=] __device__(std::size_t i) { return double(x[i]) * double(x[i]); }, 1.0, static_cast<T*>(nullptr),
+        out.as<double>());
     double h = 0;
     cuda::copy_to_host(&h, out.as<double>(), sizeof h);
     return h;

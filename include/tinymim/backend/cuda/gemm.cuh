@@ -35,13 +35,13 @@ void gemm_strided_batched(cuda, bool ta, bool tb, std::size_t m, std::size_t n, 
     const auto oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
     using ll = long long;
     if constexpr (std::is_same_v<T, float>)
-        TINYMIM_CUBLAS_CHECK(cublasSgemmStridedBatched(cuda::blas(), ob, oa, int(n), int(m), int(k), &alpha, b, int(ldb),
-                                                       ll(stride_b), a, int(lda), ll(stride_a), &beta, c, int(ldc),
-                                                       ll(stride_c), int(count)));
+        TINYMIM_CUBLAS_CHECK(cublasSgemmStridedBatched(cuda::blas(), ob, oa, int(n), int(m), int(k), &alpha, b,
+                                                       int(ldb), ll(stride_b), a, int(lda), ll(stride_a), &beta, c,
+                                                       int(ldc), ll(stride_c), int(count)));
     else
-        TINYMIM_CUBLAS_CHECK(cublasDgemmStridedBatched(cuda::blas(), ob, oa, int(n), int(m), int(k), &alpha, b, int(ldb),
-                                                       ll(stride_b), a, int(lda), ll(stride_a), &beta, c, int(ldc),
-                                                       ll(stride_c), int(count)));
+        TINYMIM_CUBLAS_CHECK(cublasDgemmStridedBatched(cuda::blas(), ob, oa, int(n), int(m), int(k), &alpha, b,
+                                                       int(ldb), ll(stride_b), a, int(lda), ll(stride_a), &beta, c,
+                                                       int(ldc), ll(stride_c), int(count)));
 }
 
 }  // namespace tinymim::backends

@@ -67,7 +67,8 @@ __global__ void rows_kernel(std::size_t rows, F f) {
 template <class F>
 void for_each_row(std::size_t rows, F f) {
     if (rows == 0) return;
-    rows_kernel<<<unsigned(std::min<std::size_t>(rows, 65535u * 4)), threads_row, 0, backends::cuda::stream()>>>(rows, f);
+    rows_kernel<<<unsigned(std::min<std::size_t>(rows, 65535u * 4)), threads_row, 0, backends::cuda::stream()>>>(rows,
+                                                                                                                 f);
     TINYMIM_CUDA_LAUNCHED();
 }
 
@@ -99,8 +100,8 @@ void sum_to(std::size_t n, F f, double alpha, T* out, double* out_double = nullp
     scratch partial(parts * sizeof(double));
     partial_sum_kernel<<<parts, threads_row, 0, backends::cuda::stream()>>>(n, f, partial.as<double>());
     TINYMIM_CUDA_LAUNCHED();
-    finish_sum_kernel<T><<<1, threads_row, 0, backends::cuda::stream()>>>(parts, partial.as<double>(), alpha, out,
-                                                                        out_double);
+    finish_sum_kernel<T>
+        <<<1, threads_row, 0, backends::cuda::stream()>>>(parts, partial.as<double>(), alpha, out, out_double);
     TINYMIM_CUDA_LAUNCHED();
 }
 
@@ -143,8 +144,8 @@ void column_sum_acc(std::size_t rows, std::size_t m, F f, double alpha, T* dst) 
     column_partial_kernel<<<dim3(unsigned(col_blocks), unsigned(chunks)), dim3(32, 8), 0, backends::cuda::stream()>>>(
         rows, m, per, f, partial.as<double>());
     TINYMIM_CUDA_LAUNCHED();
-    column_finish_kernel<T><<<blocks_for(m), threads_1d, 0, backends::cuda::stream()>>>(m, chunks, partial.as<double>(),
-                                                                                      alpha, dst);
+    column_finish_kernel<T>
+        <<<blocks_for(m), threads_1d, 0, backends::cuda::stream()>>>(m, chunks, partial.as<double>(), alpha, dst);
     TINYMIM_CUDA_LAUNCHED();
 }
 

@@ -40,9 +40,11 @@ void cross_entropy_forward(cuda, std::size_t rows, std::size_t c, T smoothing, c
         double s = 0;
         for (std::size_t j = threadIdx.x; j < c; j += blockDim.x) s += double(lp[j]);
         s = cuda_detail::block_sum(s);
-        if (threadIdx.x == 0) tr[r] = -(1.0 - double(smoothing)) * double(lp[labels[r]]) - double(smoothing) / double(c) * s;
+        if (threadIdx.x == 0)
+            tr[r] = -(1.0 - double(smoothing)) * double(lp[labels[r]]) - double(smoothing) / double(c) * s;
     });
-    cuda_detail::sum_to(rows, [=] __device__(std::size_t r) { return tr[r]; }, 1.0 / double(rows), loss);
+    cuda_detail::sum_to(
+        rows, [=] __device__(std::size_t r) { return tr[r]; }, 1.0 / double(rows), loss);
 }
 template <class T>
 void cross_entropy_backward(cuda, std::size_t rows, std::size_t c, T smoothing, const T* logp,
@@ -70,7 +72,8 @@ void kl_forward(cuda, std::size_t rows, std::size_t n, T alpha, const T* target,
         s = cuda_detail::block_sum(s);
         if (threadIdx.x == 0) tr[r] = s;
     });
-    cuda_detail::sum_to(rows, [=] __device__(std::size_t r) { return tr[r]; }, 1.0 / double(rows), loss);
+    cuda_detail::sum_to(
+        rows, [=] __device__(std::size_t r) { return tr[r]; }, 1.0 / double(rows), loss);
 }
 // dz += g alpha (s sum(t) - t) / rows; dt += g (log t - log s + 1) / rows (where t > 0).
 template <class T>
@@ -84,7 +87,8 @@ void kl_backward(cuda, std::size_t rows, std::size_t n, T alpha, const T* target
             double s = 0;
             for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) s += double(t[j]);
             const T st = T(cuda_detail::block_sum(s));
-            for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) dz[r * n + j] += f * alpha * (exp(l[j]) * st - t[j]);
+            for (std::size_t j = threadIdx.x; j < n; j += blockDim.x)
+                dz[r * n + j] += f * alpha * (exp(l[j]) * st - t[j]);
         }
         if (dt != nullptr)
             for (std::size_t j = threadIdx.x; j < n; j += blockDim.x)
@@ -110,8 +114,10 @@ void pointwise_loss_backward(cuda, pointwise_loss kind, std::size_t n, T beta, c
         const T f = g[0] / T(n);
         const T d = a[i] - b[i];
         T dl;
-        if (kind == pointwise_loss::mse) dl = T(2) * d;
-        else dl = fabs(d) < beta ? d / beta : (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0)));
+        if (kind == pointwise_loss::mse)
+            dl = T(2) * d;
+        else
+            dl = fabs(d) < beta ? d / beta : (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0)));
         if (da != nullptr) da[i] += f * dl;
         if (db != nullptr) db[i] -= f * dl;
     });
@@ -128,7 +134,8 @@ void cosine_forward(cuda, std::size_t rows, std::size_t n, T eps, const T* a, co
         const auto [ab, aa, bb] = cuda_detail::row_dots(ar, br, n);
         if (threadIdx.x == 0) tr[r] = 1.0 - ab / (fmax(sqrt(aa), double(eps)) * fmax(sqrt(bb), double(eps)));
     });
-    cuda_detail::sum_to(rows, [=] __device__(std::size_t r) { return tr[r]; }, 1.0 / double(rows), loss);
+    cuda_detail::sum_to(
+        rows, [=] __device__(std::size_t r) { return tr[r]; }, 1.0 / double(rows), loss);
 }
 template <class T>
 void cosine_backward(cuda, std::size_t rows, std::size_t n, T eps, const T* a, const T* b, const T* g, T* da, T* db) {
@@ -142,8 +149,10 @@ void cosine_backward(cuda, std::size_t rows, std::size_t n, T eps, const T* a, c
         const double ea = fmax(na, double(eps)), eb = fmax(nb, double(eps));
         const double cs = ab / (ea * eb);
         for (std::size_t j = threadIdx.x; j < n; j += blockDim.x) {
-            if (da != nullptr) da[r * n + j] -= T(f * (double(br[j]) / (ea * eb) - (ca ? cs * double(ar[j]) / aa : 0.0)));
-            if (db != nullptr) db[r * n + j] -= T(f * (double(ar[j]) / (ea * eb) - (cb ? cs * double(br[j]) / bb : 0.0)));
+            if (da != nullptr)
+                da[r * n + j] -= T(f * (double(br[j]) / (ea * eb) - (ca ? cs * double(ar[j]) / aa : 0.0)));
+            if (db != nullptr)
+                db[r * n + j] -= T(f * (double(ar[j]) / (ea * eb) - (cb ? cs * double(br[j]) / bb : 0.0)));
         }
     });
 }

@@ -17,8 +17,10 @@ void heads_copy(cuda, std::size_t batch, std::size_t n, std::size_t h, std::size
         const std::size_t j = k % d, i = (k / d) % n, hh = (k / (d * n)) % h, b = k / (d * n * h);
         const std::size_t tok = (b * n + i) * row_stride + offset + hh * d + j;
         const std::size_t from = to_heads ? tok : k, to = to_heads ? k : tok;
-        if (accumulate) dst[to] += src[from];
-        else dst[to] = src[from];
+        if (accumulate)
+            dst[to] += src[from];
+        else
+            dst[to] = src[from];
     });
 }
 
@@ -31,8 +33,10 @@ void copy_tokens(cuda, std::size_t batch, std::size_t count, std::size_t d, cons
         const std::size_t j = k % d, i = (k / d) % count, b = k / (d * count);
         const T v = src[((src_broadcast ? 0 : b) * src_n + src_off + i) * d + j];
         T& o = dst[(b * dst_n + dst_off + i) * d + j];
-        if (accumulate) o += v;
-        else o = v;
+        if (accumulate)
+            o += v;
+        else
+            o = v;
     });
 }
 
@@ -81,8 +85,10 @@ void patchify(cuda, std::size_t batch, std::size_t c, std::size_t hgt, std::size
         const std::size_t e = channel_last ? (ky * p + kx) * c + ch : (ch * p + ky) * p + kx;
         const std::size_t pat = (b * gh * gw + gy * gw + gx) * plen + e;
         const std::size_t from = to_patches ? img : pat, to = to_patches ? pat : img;
-        if (accumulate) dst[to] += src[from];
-        else dst[to] = src[from];
+        if (accumulate)
+            dst[to] += src[from];
+        else
+            dst[to] = src[from];
     });
 }
 

@@ -47,19 +47,19 @@ using col_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMa
 template <class T>
 auto row_view(const T* p, std::size_t rows, std::size_t cols, std::size_t ld) {
     return Eigen::Map<const row_matrix<T>, 0, Eigen::OuterStride<>>(p, Eigen::Index(rows), Eigen::Index(cols),
-                                                                     Eigen::OuterStride<>(Eigen::Index(ld)));
+                                                                    Eigen::OuterStride<>(Eigen::Index(ld)));
 }
 template <class T>
 auto trans_view(const T* p, std::size_t rows, std::size_t cols, std::size_t ld) {
     // The stored matrix is cols x rows row-major; its transpose is rows x cols column-major.
     return Eigen::Map<const col_matrix<T>, 0, Eigen::OuterStride<>>(p, Eigen::Index(rows), Eigen::Index(cols),
-                                                                     Eigen::OuterStride<>(Eigen::Index(ld)));
+                                                                    Eigen::OuterStride<>(Eigen::Index(ld)));
 }
 
 template <class T, class MA, class MB>
 void eigen_gemm(const MA& a, const MB& b, T alpha, T beta, T* c, std::size_t m, std::size_t n, std::size_t ldc) {
     Eigen::Map<row_matrix<T>, 0, Eigen::OuterStride<>> cm(c, Eigen::Index(m), Eigen::Index(n),
-                                                           Eigen::OuterStride<>(Eigen::Index(ldc)));
+                                                          Eigen::OuterStride<>(Eigen::Index(ldc)));
     if (beta == T(0)) {
         cm.noalias() = alpha * (a * b);
     } else {
@@ -80,10 +80,14 @@ void gemm_one(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T a
     else
         cblas_dgemm(CblasRowMajor, oa, ob, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
 #else
-    if (!ta && !tb) eigen_gemm(row_view(a, m, k, lda), row_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
-    else if (ta && !tb) eigen_gemm(trans_view(a, m, k, lda), row_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
-    else if (!ta && tb) eigen_gemm(row_view(a, m, k, lda), trans_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
-    else eigen_gemm(trans_view(a, m, k, lda), trans_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
+    if (!ta && !tb)
+        eigen_gemm(row_view(a, m, k, lda), row_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
+    else if (ta && !tb)
+        eigen_gemm(trans_view(a, m, k, lda), row_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
+    else if (!ta && tb)
+        eigen_gemm(row_view(a, m, k, lda), trans_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
+    else
+        eigen_gemm(trans_view(a, m, k, lda), trans_view(b, k, n, ldb), alpha, beta, c, m, n, ldc);
 #endif
 }
 
@@ -136,8 +140,10 @@ void gemm(cpu, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T 
             // stored B's rows (or, transposed, its columns).
             const T* at = a + lo * lda;
             const T* bt = tb ? b + lo : b + lo * ldb;
-            if (t == 0) gemm_one(true, tb, m, n, hi - lo, alpha, at, lda, bt, ldb, beta, c, ldc);
-            else gemm_one(true, tb, m, n, hi - lo, alpha, at, lda, bt, ldb, T(0), partial + (t - 1) * m * n, n);
+            if (t == 0)
+                gemm_one(true, tb, m, n, hi - lo, alpha, at, lda, bt, ldb, beta, c, ldc);
+            else
+                gemm_one(true, tb, m, n, hi - lo, alpha, at, lda, bt, ldb, T(0), partial + (t - 1) * m * n, n);
 #pragma omp barrier
 #pragma omp for schedule(static)
             for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(m); ++i) {

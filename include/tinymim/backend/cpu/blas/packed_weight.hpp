@@ -33,18 +33,20 @@ public:
         if (n == 0 || k == 0 || max_m == 0) return;
         constexpr std::size_t align = 64 / sizeof(T);
         std::size_t bytes;
-        if constexpr (std::is_same_v<T, float>) bytes = cblas_sgemm_pack_get_size(CblasBMatrix, MKL_INT(max_m), MKL_INT(n), MKL_INT(k));
-        else bytes = cblas_dgemm_pack_get_size(CblasBMatrix, MKL_INT(max_m), MKL_INT(n), MKL_INT(k));
+        if constexpr (std::is_same_v<T, float>)
+            bytes = cblas_sgemm_pack_get_size(CblasBMatrix, MKL_INT(max_m), MKL_INT(n), MKL_INT(k));
+        else
+            bytes = cblas_dgemm_pack_get_size(CblasBMatrix, MKL_INT(max_m), MKL_INT(n), MKL_INT(k));
         T* buffer = cpu_detail::thread_buffer<T, Purpose>((bytes + sizeof(T) - 1) / sizeof(T) + align);
         packed_ = buffer + (align - (reinterpret_cast<std::uintptr_t>(buffer) / sizeof(T)) % align) % align;
         const int before = mkl_set_num_threads_local(1);
         const auto op = transposed ? CblasTrans : CblasNoTrans;
         if constexpr (std::is_same_v<T, float>)
-            cblas_sgemm_pack(CblasRowMajor, CblasBMatrix, op, MKL_INT(max_m), MKL_INT(n), MKL_INT(k), 1.0f, w, MKL_INT(ldw_),
-                             packed_);
+            cblas_sgemm_pack(CblasRowMajor, CblasBMatrix, op, MKL_INT(max_m), MKL_INT(n), MKL_INT(k), 1.0f, w,
+                             MKL_INT(ldw_), packed_);
         else
-            cblas_dgemm_pack(CblasRowMajor, CblasBMatrix, op, MKL_INT(max_m), MKL_INT(n), MKL_INT(k), 1.0, w, MKL_INT(ldw_),
-                             packed_);
+            cblas_dgemm_pack(CblasRowMajor, CblasBMatrix, op, MKL_INT(max_m), MKL_INT(n), MKL_INT(k), 1.0, w,
+                             MKL_INT(ldw_), packed_);
         mkl_set_num_threads_local(before);
 #else
         (void)max_m;

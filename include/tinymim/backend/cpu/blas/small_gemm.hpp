@@ -28,8 +28,9 @@ public:
 #if defined(TINYMIM_USE_MKL)
         if (m == 0 || n == 0 || k == 0) return;
         static std::mutex lock;
-        static std::map<std::tuple<bool, bool, std::size_t, std::size_t, std::size_t, T, std::size_t, std::size_t, T, std::size_t>,
-                        std::pair<void*, void*>>
+        static std::map<
+            std::tuple<bool, bool, std::size_t, std::size_t, std::size_t, T, std::size_t, std::size_t, T, std::size_t>,
+            std::pair<void*, void*>>
             made;  // shape -> (jitter, kernel); never destroyed (a handful of shapes per process)
         const std::lock_guard<std::mutex> hold(lock);
         auto key = std::make_tuple(ta, tb, m, n, k, alpha, lda, ldb, beta, ldc);
@@ -45,9 +46,12 @@ public:
                 status = mkl_jit_create_dgemm(&jitter, MKL_ROW_MAJOR, oa, ob, MKL_INT(m), MKL_INT(n), MKL_INT(k), alpha,
                                               MKL_INT(lda), MKL_INT(ldb), beta, MKL_INT(ldc));
             void* fn = nullptr;
-            if (status == MKL_JIT_ERROR || jitter == nullptr) jitter = nullptr;  // no kernel: gemm_one
-            else if constexpr (std::is_same_v<T, float>) fn = reinterpret_cast<void*>(mkl_jit_get_sgemm_ptr(jitter));
-            else fn = reinterpret_cast<void*>(mkl_jit_get_dgemm_ptr(jitter));
+            if (status == MKL_JIT_ERROR || jitter == nullptr)
+                jitter = nullptr;  // no kernel: gemm_one
+            else if constexpr (std::is_same_v<T, float>)
+                fn = reinterpret_cast<void*>(mkl_jit_get_sgemm_ptr(jitter));
+            else
+                fn = reinterpret_cast<void*>(mkl_jit_get_dgemm_ptr(jitter));
             it = made.emplace(key, std::make_pair(jitter, fn)).first;
         }
         jitter_ = it->second.first;

@@ -14,16 +14,16 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "tinymim/backend/cpu/kernels/rows.hpp"  // layer_norm_forward_ld
-#include "tinymim/backend/cpu/kernels/attention.hpp"   // probabilities: a head's softmax(scale · q kᵀ)
-#include "tinymim/backend/cpu/fused/branch.hpp"      // l2_bytes, finish_rows, branch_plan
-#include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/kernels/elementwise.hpp"  // weight_with_bias
-#include "tinymim/core/error.hpp"
-#include "tinymim/backend/cpu/fused/plan.hpp"  // branch_plan, l2_bytes
 #include "tinymim/backend/cpu/blas/gemm.hpp"
 #include "tinymim/backend/cpu/blas/packed_weight.hpp"
 #include "tinymim/backend/cpu/blas/small_gemm.hpp"
+#include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/cpu/fused/branch.hpp"         // l2_bytes, finish_rows, branch_plan
+#include "tinymim/backend/cpu/fused/plan.hpp"           // branch_plan, l2_bytes
+#include "tinymim/backend/cpu/kernels/attention.hpp"    // probabilities: a head's softmax(scale · q kᵀ)
+#include "tinymim/backend/cpu/kernels/elementwise.hpp"  // weight_with_bias
+#include "tinymim/backend/cpu/kernels/rows.hpp"         // layer_norm_forward_ld
+#include "tinymim/core/error.hpp"
 
 namespace tinymim::backends {
 
@@ -36,8 +36,8 @@ namespace cpu_detail {
 // and the residual.
 template <class T, class Qkv, class Proj>
 void attention_half_blocks(const branch_plan& plan, std::size_t batch, std::size_t n, std::size_t dim, std::size_t h,
-                           T scale, T eps, const T* x, const T* gamma, const T* beta, const Qkv& qkv_product, const T* bqkv,
-                           const Proj& proj_product, const T* bproj, T* y) {
+                           T scale, T eps, const T* x, const T* gamma, const T* beta, const Qkv& qkv_product,
+                           const T* bqkv, const Proj& proj_product, const T* bproj, T* y) {
     const std::size_t threads = plan.threads, blocks = plan.blocks, block = plan.block, d = dim / h;
     const bool ones = bqkv == nullptr;
     const std::size_t ld = ones ? dim + 1 : dim, rows = block * n;
@@ -45,7 +45,8 @@ void attention_half_blocks(const branch_plan& plan, std::size_t batch, std::size
     const small_gemm<T> pv(false, false, n, d, n, T(1), n, 3 * dim, T(0), dim);
 #pragma omp parallel num_threads(int(threads))
     {
-        T* a = thread_buffer<T, scratch::mlp_norm>(rows * (dim + 1) + 2 * rows);  // LN(x) (| 1), mean, 1/std; then proj's output
+        T* a = thread_buffer<T, scratch::mlp_norm>(rows * (dim + 1) +
+                                                   2 * rows);  // LN(x) (| 1), mean, 1/std; then proj's output
         T* qkv = thread_buffer<T, scratch::branch_act>(rows * 3 * dim);
         T* o = thread_buffer<T, scratch::branch_out>(rows * dim);
         T* p = thread_buffer<T, scratch::attention_probs>(n * n);
@@ -73,7 +74,8 @@ void attention_half_blocks(const branch_plan& plan, std::size_t batch, std::size
 
 // Whether attention_half_forward_blocked takes a batch of this size (the same answer for the same
 // arguments and thread count).
-[[nodiscard]] inline bool attention_half_blocked(cpu, std::size_t batch, std::size_t n, std::size_t dim, std::size_t elem_size) {
+[[nodiscard]] inline bool attention_half_blocked(cpu, std::size_t batch, std::size_t n, std::size_t dim,
+                                                 std::size_t elem_size) {
     return cpu_detail::plan_attention_half(batch, n, dim, elem_size).blocks != 0;
 }
 
@@ -81,9 +83,9 @@ void attention_half_blocks(const branch_plan& plan, std::size_t batch, std::size
 // Wqkv's followed by bqkv's value; wproj: [dim, dim]; bproj: [dim]; h heads of dim / h, scores scaled by
 // `scale`. Returns false, having done nothing, where attention_half_blocked is false.
 template <class T>
-[[nodiscard]] bool attention_half_forward_blocked(cpu, std::size_t batch, std::size_t n, std::size_t dim, std::size_t h, T scale,
-                                                  T eps, const T* x, const T* gamma, const T* beta, const T* wqkv_b,
-                                                  const T* wproj, const T* bproj, T* y) {
+[[nodiscard]] bool attention_half_forward_blocked(cpu, std::size_t batch, std::size_t n, std::size_t dim, std::size_t h,
+                                                  T scale, T eps, const T* x, const T* gamma, const T* beta,
+                                                  const T* wqkv_b, const T* wproj, const T* bproj, T* y) {
     using namespace cpu_detail;
     const branch_plan plan = plan_attention_half(batch, n, dim, sizeof(T));
     if (plan.blocks == 0 || h == 0 || dim % h != 0) return false;
@@ -94,14 +96,17 @@ template <class T>
             gemm_one(false, true, m, 3 * dim, ld, T(1), a, lda, wqkv_b, ld, T(0), out, 3 * dim);
         },
         static_cast<const T*>(nullptr),
-        [&](std::size_t m, const T* o, T* z) { gemm_one(false, true, m, dim, dim, T(1), o, dim, wproj, dim, T(0), z, dim); },
+        [&](std::size_t m, const T* o, T* z) {
+            gemm_one(false, true, m, dim, dim, T(1), o, dim, wproj, dim, T(0), z, dim);
+        },
         bproj, y);
     return true;
 }
 
 // Whether attention_half_forward_streamed takes a batch of this size: sample blocks are worth it and fit,
 // and the weights are packed (cpu_packs_weights: with oneMKL).
-[[nodiscard]] inline bool attention_half_streamed(cpu, std::size_t batch, std::size_t n, std::size_t dim, std::size_t elem_size) {
+[[nodiscard]] inline bool attention_half_streamed(cpu, std::size_t batch, std::size_t n, std::size_t dim,
+                                                  std::size_t elem_size) {
     return cpu_packs_weights && cpu_detail::plan_attention_half(batch, n, dim, elem_size, true).blocks != 0;
 }
 
@@ -112,9 +117,10 @@ template <class T>
 // plain one-thread GEMMs, which attention_residual does not choose (not measured to pay) but the tests
 // run. Returns false, having done nothing, where they are not.
 template <class T>
-[[nodiscard]] bool attention_half_forward_streamed(cpu, std::size_t batch, std::size_t n, std::size_t dim, std::size_t h,
-                                                   T scale, T eps, const T* x, const T* gamma, const T* beta, const T* wqkv,
-                                                   const T* bqkv, const T* wproj, const T* bproj, T* y) {
+[[nodiscard]] bool attention_half_forward_streamed(cpu, std::size_t batch, std::size_t n, std::size_t dim,
+                                                   std::size_t h, T scale, T eps, const T* x, const T* gamma,
+                                                   const T* beta, const T* wqkv, const T* bqkv, const T* wproj,
+                                                   const T* bproj, T* y) {
     using namespace cpu_detail;
     const branch_plan plan = plan_attention_half(batch, n, dim, sizeof(T), true);
     if (plan.blocks == 0 || h == 0 || dim % h != 0) return false;
@@ -134,12 +140,13 @@ void attention_residual_forward(cpu, const block_half_plan& plan, std::size_t ba
                                 const T* bqkv, const T* wproj, const T* bproj, T* y) {
     bool done = false;
     if (plan.streamed) {
-        done = attention_half_forward_streamed(cpu{}, batch, n, dim, h, scale, eps, x, gamma, beta, wqkv, bqkv, wproj, bproj, y);
+        done = attention_half_forward_streamed(cpu{}, batch, n, dim, h, scale, eps, x, gamma, beta, wqkv, bqkv, wproj,
+                                               bproj, y);
     } else {
         T* wb = cpu_detail::thread_buffer<T, cpu_detail::scratch::weight_bias>(3 * dim * (dim + 1));
         weight_with_bias(cpu{}, wqkv, bqkv, 3 * dim, dim, wb);
-        done = attention_half_forward_blocked(cpu{}, batch, n, dim, h, scale, eps, x, gamma, beta, static_cast<const T*>(wb),
-                                              wproj, bproj, y);
+        done = attention_half_forward_blocked(cpu{}, batch, n, dim, h, scale, eps, x, gamma, beta,
+                                              static_cast<const T*>(wb), wproj, bproj, y);
     }
     TINYMIM_CHECK(done, "attention_residual: the CPU's sample blocks were planned but not run");
 }

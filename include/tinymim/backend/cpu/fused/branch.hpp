@@ -16,11 +16,11 @@
 #include <optional>
 #include <vector>
 
-#include "tinymim/backend/cpu/kernels/rows.hpp"  // gelu_values, gelu_grad_values
-#include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/fused/plan.hpp"  // branch_plan, l2_bytes
 #include "tinymim/backend/cpu/blas/gemm.hpp"
 #include "tinymim/backend/cpu/blas/packed_weight.hpp"
+#include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/cpu/fused/plan.hpp"    // branch_plan, l2_bytes
+#include "tinymim/backend/cpu/kernels/rows.hpp"  // gelu_values, gelu_grad_values
 
 #if defined(__linux__)
 #include <unistd.h>
@@ -46,7 +46,8 @@ void finish_rows(std::size_t lo, std::size_t hi, std::size_t out, const T* z, co
                  const T* scales, std::size_t rows_per_sample, const std::size_t* samples, T* y) {
     for (std::size_t r = lo; r < hi; ++r) {
         const T* zr = z + (r - lo) * out;
-        const std::size_t at = samples == nullptr ? r : samples[r / rows_per_sample] * rows_per_sample + r % rows_per_sample;
+        const std::size_t at =
+            samples == nullptr ? r : samples[r / rows_per_sample] * rows_per_sample + r % rows_per_sample;
         const T* rr = residual + at * out;
         T* yr = y + at * out;
         if (scales == nullptr) {
@@ -112,14 +113,16 @@ template <class T>
 // gradient is the caller's (a column sum of gb). Returns false, having done nothing, where
 // residual_branch_forward_blocked would.
 template <class T>
-[[nodiscard]] bool residual_gelu_branch_backward_blocked(cpu, std::size_t rows, std::size_t in, std::size_t out, const T* x,
-                                                         const T* w, const T* gb, T* dx, bool add_dx, T* dw, bool add_dw) {
+[[nodiscard]] bool residual_gelu_branch_backward_blocked(cpu, std::size_t rows, std::size_t in, std::size_t out,
+                                                         const T* x, const T* w, const T* gb, T* dx, bool add_dx, T* dw,
+                                                         bool add_dw) {
     using namespace cpu_detail;
     const branch_plan plan = plan_branch(rows, in, out, sizeof(T));
     if (plan.blocks == 0) return false;
     if (dx == nullptr && dw == nullptr) return true;
     const std::size_t threads = plan.threads, blocks = plan.blocks, block = plan.block, wn = out * in;
-    T* partials = dw != nullptr ? thread_buffer<T, scratch::gemm_partials>(threads * wn) : nullptr;  // thread t's dW at t * wn
+    T* partials =
+        dw != nullptr ? thread_buffer<T, scratch::gemm_partials>(threads * wn) : nullptr;  // thread t's dW at t * wn
     std::optional<packed_weight<T, scratch::packed_first>> times_w;  // da = gb_block · W: W packed once, not per block
     if (dx != nullptr) times_w.emplace(w, in, out, block, false);
 #pragma omp parallel num_threads(int(threads))
@@ -146,7 +149,8 @@ template <class T>
             else
                 gelu_values(m * in, xb, act);
             if (dw != nullptr) {  // partial dW (+)= gb_blockᵀ · GELU(x_block)
-                gemm_one(true, false, out, in, m, T(1), gb + lo * out, out, act, in, first ? T(0) : T(1), partials + t * wn, in);
+                gemm_one(true, false, out, in, m, T(1), gb + lo * out, out, act, in, first ? T(0) : T(1),
+                         partials + t * wn, in);
                 first = false;
             }
         }

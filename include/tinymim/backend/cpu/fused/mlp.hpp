@@ -13,14 +13,14 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "tinymim/backend/cpu/kernels/rows.hpp"  // gelu_values, layer_norm_forward_ld
-#include "tinymim/backend/cpu/fused/branch.hpp"      // l2_bytes, finish_rows
-#include "tinymim/backend/cpu/cpu.hpp"
-#include "tinymim/backend/cpu/kernels/elementwise.hpp"  // weight_with_bias
-#include "tinymim/core/error.hpp"
-#include "tinymim/backend/cpu/fused/plan.hpp"  // branch_plan, l2_bytes
 #include "tinymim/backend/cpu/blas/gemm.hpp"
 #include "tinymim/backend/cpu/blas/packed_weight.hpp"
+#include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/cpu/fused/branch.hpp"         // l2_bytes, finish_rows
+#include "tinymim/backend/cpu/fused/plan.hpp"           // branch_plan, l2_bytes
+#include "tinymim/backend/cpu/kernels/elementwise.hpp"  // weight_with_bias
+#include "tinymim/backend/cpu/kernels/rows.hpp"         // gelu_values, layer_norm_forward_ld
+#include "tinymim/core/error.hpp"
 
 namespace tinymim::backends {
 
@@ -32,7 +32,8 @@ namespace cpu_detail {
 // second(m, h, z) writes the branch, and the rows are finished with b2 and the residual.
 template <class T, class First, class Second>
 void mlp_blocks(const branch_plan& plan, std::size_t rows, std::size_t dim, std::size_t hidden, T eps, const T* x,
-                const T* gamma, const T* beta, const First& first, const T* b1, const Second& second, const T* b2, T* y) {
+                const T* gamma, const T* beta, const First& first, const T* b1, const Second& second, const T* b2,
+                T* y) {
     const std::size_t threads = plan.threads, blocks = plan.blocks, block = plan.block;
     const bool ones = b1 == nullptr;
     const std::size_t ld = ones ? dim + 1 : dim;
@@ -60,7 +61,8 @@ void mlp_blocks(const branch_plan& plan, std::size_t rows, std::size_t dim, std:
 
 // Whether mlp_forward_blocked takes an MLP of this size (the same answer for the same arguments and
 // thread count).
-[[nodiscard]] inline bool mlp_blocked(cpu, std::size_t rows, std::size_t dim, std::size_t hidden, std::size_t elem_size) {
+[[nodiscard]] inline bool mlp_blocked(cpu, std::size_t rows, std::size_t dim, std::size_t hidden,
+                                      std::size_t elem_size) {
     return cpu_detail::plan_mlp(rows, dim, hidden, elem_size).blocks != 0;
 }
 
@@ -80,14 +82,17 @@ template <class T>
             gemm_one(false, true, m, hidden, ld, T(1), a, lda, w1b, ld, T(0), h, hidden);
         },
         static_cast<const T*>(nullptr),
-        [&](std::size_t m, const T* h, T* z) { gemm_one(false, true, m, dim, hidden, T(1), h, hidden, w2, hidden, T(0), z, dim); },
+        [&](std::size_t m, const T* h, T* z) {
+            gemm_one(false, true, m, dim, hidden, T(1), h, hidden, w2, hidden, T(0), z, dim);
+        },
         b2, y);
     return true;
 }
 
 // Whether mlp_forward_streamed takes an MLP of this size: blocks of rows are worth it (two per thread)
 // and the weights are packed (cpu_packs_weights: with oneMKL).
-[[nodiscard]] inline bool mlp_streamed(cpu, std::size_t rows, std::size_t dim, std::size_t hidden, std::size_t elem_size) {
+[[nodiscard]] inline bool mlp_streamed(cpu, std::size_t rows, std::size_t dim, std::size_t hidden,
+                                       std::size_t elem_size) {
     return cpu_packs_weights && cpu_detail::plan_mlp(rows, dim, hidden, elem_size, true).blocks != 0;
 }
 
@@ -99,8 +104,8 @@ template <class T>
 // two blocks of 64 rows per thread).
 template <class T>
 [[nodiscard]] bool mlp_forward_streamed(cpu, std::size_t rows, std::size_t dim, std::size_t hidden, T eps, const T* x,
-                                        const T* gamma, const T* beta, const T* w1, const T* b1, const T* w2, const T* b2,
-                                        T* y) {
+                                        const T* gamma, const T* beta, const T* w1, const T* b1, const T* w2,
+                                        const T* b2, T* y) {
     using namespace cpu_detail;
     const branch_plan plan = plan_mlp(rows, dim, hidden, sizeof(T), true);
     if (plan.blocks == 0) return false;
@@ -115,8 +120,9 @@ template <class T>
 
 // The plan's kernel (plan_mlp_residual): streamed on packed weights, or blocked on [W1 | b1] built here.
 template <class T>
-void mlp_residual_forward(cpu, const block_half_plan& plan, std::size_t rows, std::size_t dim, std::size_t hidden, T eps,
-                          const T* x, const T* gamma, const T* beta, const T* w1, const T* b1, const T* w2, const T* b2, T* y) {
+void mlp_residual_forward(cpu, const block_half_plan& plan, std::size_t rows, std::size_t dim, std::size_t hidden,
+                          T eps, const T* x, const T* gamma, const T* beta, const T* w1, const T* b1, const T* w2,
+                          const T* b2, T* y) {
     bool done = false;
     if (plan.streamed) {
         done = mlp_forward_streamed(cpu{}, rows, dim, hidden, eps, x, gamma, beta, w1, b1, w2, b2, y);

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <optional>
 
-#include "tinymim/backend/cpu/blas/gemm.hpp"          // gemm_threads
+#include "tinymim/backend/cpu/blas/gemm.hpp"           // gemm_threads
 #include "tinymim/backend/cpu/blas/packed_weight.hpp"  // cpu_packs_weights
 #include "tinymim/backend/cpu/cpu.hpp"
 
@@ -69,7 +69,8 @@ inline branch_plan plan_branch(std::size_t rows, std::size_t in, std::size_t out
     const std::size_t share = l2_bytes() / branch_l2_share;
     const std::size_t target =
         std::min<std::size_t>(branch_max_rows, share / ((in + out) * elem) / branch_row_multiple * branch_row_multiple);
-    if (in * out * elem > share || target < branch_min_rows || rows < min_blocks_per_thread * p.threads * target) return p;
+    if (in * out * elem > share || target < branch_min_rows || rows < min_blocks_per_thread * p.threads * target)
+        return p;
     const std::size_t per_thread = (rows + p.threads * target - 1) / (p.threads * target);
     p.blocks = p.threads * per_thread;
     p.block = (rows + p.blocks - 1) / p.blocks;
@@ -78,7 +79,8 @@ inline branch_plan plan_branch(std::size_t rows, std::size_t in, std::size_t out
 
 // An MLP half of `rows` rows: blocks where there are two of mlp_min_rows per thread and — unless the weights
 // are packed and streamed from the L3 (`streamed`) — both weights fit in the L2.
-inline branch_plan plan_mlp(std::size_t rows, std::size_t dim, std::size_t hidden, std::size_t elem, bool streamed = false) {
+inline branch_plan plan_mlp(std::size_t rows, std::size_t dim, std::size_t hidden, std::size_t elem,
+                            bool streamed = false) {
     using namespace cpu_plan;
     branch_plan p;
     p.threads = std::size_t(gemm_threads());
@@ -86,8 +88,8 @@ inline branch_plan plan_mlp(std::size_t rows, std::size_t dim, std::size_t hidde
     if (rows == 0 || dim == 0 || hidden == 0 || (!streamed && weights > l2_bytes()) ||
         rows < min_blocks_per_thread * p.threads * mlp_min_rows)
         return p;
-    const std::size_t per_thread =
-        std::max<std::size_t>(min_blocks_per_thread, (rows + p.threads * half_target_rows - 1) / (p.threads * half_target_rows));
+    const std::size_t per_thread = std::max<std::size_t>(
+        min_blocks_per_thread, (rows + p.threads * half_target_rows - 1) / (p.threads * half_target_rows));
     p.blocks = p.threads * per_thread;
     p.block = (rows + p.blocks - 1) / p.blocks;
     return p;
@@ -95,7 +97,8 @@ inline branch_plan plan_mlp(std::size_t rows, std::size_t dim, std::size_t hidde
 
 // An attention half over `batch` samples of n tokens: blocks of whole samples (attention mixes a sample's
 // tokens) where one block's buffers — and, unless streamed, the weights — fit in the L2, two per thread.
-inline branch_plan plan_attention_half(std::size_t batch, std::size_t n, std::size_t dim, std::size_t elem, bool streamed = false) {
+inline branch_plan plan_attention_half(std::size_t batch, std::size_t n, std::size_t dim, std::size_t elem,
+                                       bool streamed = false) {
     using namespace cpu_plan;
     branch_plan p;
     p.threads = std::size_t(gemm_threads());
@@ -119,7 +122,8 @@ inline branch_plan plan_attention_half(std::size_t batch, std::size_t n, std::si
 struct layer_norm_linear_plan {
     bool bias_column = false;
 };
-[[nodiscard]] inline std::optional<layer_norm_linear_plan> plan_layer_norm_linear(cpu, std::size_t in, std::size_t /*out*/) {
+[[nodiscard]] inline std::optional<layer_norm_linear_plan> plan_layer_norm_linear(cpu, std::size_t in,
+                                                                                  std::size_t /*out*/) {
     return layer_norm_linear_plan{in <= cpu_plan::bias_column_max_width};
 }
 

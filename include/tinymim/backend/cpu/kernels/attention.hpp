@@ -12,10 +12,10 @@
 
 #include <Eigen/Core>
 
-#include "tinymim/backend/cpu/kernels/rows.hpp"
-#include "tinymim/backend/cpu/cpu.hpp"
 #include "tinymim/backend/cpu/blas/gemm.hpp"
 #include "tinymim/backend/cpu/blas/small_gemm.hpp"
+#include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/cpu/kernels/rows.hpp"
 
 namespace tinymim::backends {
 
@@ -50,14 +50,16 @@ template <class T>
 void attention_qkv_forward(cpu, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale, const T* qkv,
                            T* probs, T* out) {
     const std::size_t dim = h * d, ld = 3 * dim;
-    const small_gemm<T> qk(false, true, n, n, d, scale, ld, ld, T(0), n), pv(false, false, n, d, n, T(1), n, ld, T(0), dim);
+    const small_gemm<T> qk(false, true, n, n, d, scale, ld, ld, T(0), n),
+        pv(false, false, n, d, n, T(1), n, ld, T(0), dim);
 #pragma omp parallel for schedule(static) if (batch * h > 1)
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
         const std::size_t b = std::size_t(i) / h, hh = std::size_t(i) % h;
         const T* q = qkv + b * n * ld + hh * d;
         if (std::size_t(i) + 1 < batch * h) {  // the next head's q, k and v
             const T* next = q + cpu_attention_detail::next_head(n, h, d, hh, ld);
-            for (std::size_t part = 0; part < 3; ++part) cpu_attention_detail::prefetch_rows(n, d, next + part * dim, ld);
+            for (std::size_t part = 0; part < 3; ++part)
+                cpu_attention_detail::prefetch_rows(n, d, next + part * dim, ld);
         }
         T* p = probs != nullptr ? probs + std::size_t(i) * n * n
                                 : cpu_detail::thread_buffer<T, cpu_detail::scratch::attention_probs>(n * n);
@@ -72,15 +74,15 @@ void attention_qkv_forward(cpu, std::size_t batch, std::size_t n, std::size_t h,
 // in a per-thread buffer, where the backward uses it while it is in cache.
 // accumulate: add to dqkv; otherwise every value of dqkv is written.
 template <class T>
-void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale,
-                            const T* qkv, const T* probs, const T* dout, const T* dprobs, T* dqkv, bool accumulate) {
+void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h, std::size_t d, T scale, const T* qkv,
+                            const T* probs, const T* dout, const T* dprobs, T* dqkv, bool accumulate) {
     const std::size_t dim = h * d, ld = 3 * dim;
     const T beta = accumulate ? T(1) : T(0);
     const small_gemm<T> qk(false, true, n, n, d, scale, ld, ld, T(0), n);
-    const small_gemm<T> dp(false, true, n, n, d, T(1), dim, ld, T(0), n);     // dP = dO vᵀ
-    const small_gemm<T> dv_(true, false, n, d, n, T(1), n, dim, beta, ld);    // dv = Pᵀ dO
-    const small_gemm<T> dq_(false, false, n, d, n, scale, n, ld, beta, ld);   // dq = scale · dS k
-    const small_gemm<T> dk_(true, false, n, d, n, scale, n, ld, beta, ld);    // dk = scale · dSᵀ q
+    const small_gemm<T> dp(false, true, n, n, d, T(1), dim, ld, T(0), n);    // dP = dO vᵀ
+    const small_gemm<T> dv_(true, false, n, d, n, T(1), n, dim, beta, ld);   // dv = Pᵀ dO
+    const small_gemm<T> dq_(false, false, n, d, n, scale, n, ld, beta, ld);  // dq = scale · dS k
+    const small_gemm<T> dk_(true, false, n, d, n, scale, n, ld, beta, ld);   // dk = scale · dSᵀ q
 #pragma omp parallel for schedule(static) if (batch * h > 1)
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(batch * h); ++i) {
         T* ds = cpu_detail::thread_buffer<T, cpu_detail::scratch::attention_grad>(n * n);
@@ -95,7 +97,8 @@ void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h
                 cpu_attention_detail::prefetch_rows<true>(n, d, dq + next + part * dim, ld);
             }
             if (dout != nullptr)
-                cpu_attention_detail::prefetch_rows(n, d, dout + b * n * dim + hh * d + cpu_attention_detail::next_head(n, h, d, hh, dim), dim);
+                cpu_attention_detail::prefetch_rows(
+                    n, d, dout + b * n * dim + hh * d + cpu_attention_detail::next_head(n, h, d, hh, dim), dim);
         }
         const T* p = nullptr;
         if (probs != nullptr) {
@@ -116,7 +119,8 @@ void attention_qkv_backward(cpu, std::size_t batch, std::size_t n, std::size_t h
                 for (std::size_t r = 0; r < n; ++r) std::fill(dv + r * ld, dv + r * ld + d, T(0));
         }
         if (dprobs != nullptr)
-            dsa += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(dprobs + std::size_t(i) * n * n, Eigen::Index(n * n));
+            dsa += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(dprobs + std::size_t(i) * n * n,
+                                                                        Eigen::Index(n * n));
         for (std::size_t r = 0; r < n; ++r) cpu_detail::softmax_row_backward_inplace(n, p + r * n, ds + r * n);
         dq_(ds, k, dq);
         dk_(ds, q, dk);

@@ -25,9 +25,15 @@ void binary(cpu, binop op, std::size_t n, std::size_t m, const T* a, const T* b,
         const T* ar = a + std::size_t(r) * m;
         T* o = out + std::size_t(r) * m;
         switch (op) {
-            case binop::add: for (std::size_t j = 0; j < m; ++j) o[j] = ar[j] + b[j]; break;
-            case binop::sub: for (std::size_t j = 0; j < m; ++j) o[j] = ar[j] - b[j]; break;
-            case binop::mul: for (std::size_t j = 0; j < m; ++j) o[j] = ar[j] * b[j]; break;
+            case binop::add:
+                for (std::size_t j = 0; j < m; ++j) o[j] = ar[j] + b[j];
+                break;
+            case binop::sub:
+                for (std::size_t j = 0; j < m; ++j) o[j] = ar[j] - b[j];
+                break;
+            case binop::mul:
+                for (std::size_t j = 0; j < m; ++j) o[j] = ar[j] * b[j];
+                break;
         }
     }
 }
@@ -49,17 +55,18 @@ void axpy(cpu, std::size_t n, T alpha, const T* src, T* dst) {
 // dst[j] += alpha * sum_r src[r*m + j] * (w ? w[r*m + j] : 1): the gradient of a broadcast operand.
 template <class T>
 void reduce_rows_acc(cpu, std::size_t n, std::size_t m, T alpha, const T* src, const T* w, T* dst) {
-    const T* partial = cpu_detail::sum_rows_in_ranges<T>(n / m, m, n > 32768, [&](std::size_t lo, std::size_t hi, T* acc) {
-        for (std::size_t r = lo; r < hi; ++r) {
-            const T* s = src + r * m;
-            if (w != nullptr) {
-                const T* wr = w + r * m;
-                for (std::size_t j = 0; j < m; ++j) acc[j] += s[j] * wr[j];
-            } else {
-                for (std::size_t j = 0; j < m; ++j) acc[j] += s[j];
+    const T* partial =
+        cpu_detail::sum_rows_in_ranges<T>(n / m, m, n > 32768, [&](std::size_t lo, std::size_t hi, T* acc) {
+            for (std::size_t r = lo; r < hi; ++r) {
+                const T* s = src + r * m;
+                if (w != nullptr) {
+                    const T* wr = w + r * m;
+                    for (std::size_t j = 0; j < m; ++j) acc[j] += s[j] * wr[j];
+                } else {
+                    for (std::size_t j = 0; j < m; ++j) acc[j] += s[j];
+                }
             }
-        }
-    });
+        });
     for (std::size_t j = 0; j < m; ++j) {
         T sum = T(0);
         for (std::size_t q = 0; q < cpu_detail::sum_ranges; ++q) sum += partial[q * m + j];
@@ -195,7 +202,8 @@ void add_weight_bias(cpu, const T* wb, std::size_t out, std::size_t in, T* dw, b
     for (std::size_t o = 0; o < out; ++o) {
         const T* r = wb + o * (in + 1);
         T* d = dw + o * in;
-        if (fresh_w) std::copy(r, r + in, d);
+        if (fresh_w)
+            std::copy(r, r + in, d);
         else
             for (std::size_t j = 0; j < in; ++j) d[j] += r[j];
         db[o] = fresh_b ? r[in] : db[o] + r[in];

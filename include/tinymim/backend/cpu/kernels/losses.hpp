@@ -51,7 +51,8 @@ void kl_forward(cpu, std::size_t rows, std::size_t n, T alpha, const T* target, 
     double acc = 0;
 #pragma omp parallel for reduction(+ : acc) schedule(static) if (rows * n > 16384)
     for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(rows); ++r) {
-        const_row_array<T> tr(target + std::size_t(r) * n, Eigen::Index(n)), lr(logs + std::size_t(r) * n, Eigen::Index(n));
+        const_row_array<T> tr(target + std::size_t(r) * n, Eigen::Index(n)),
+            lr(logs + std::size_t(r) * n, Eigen::Index(n));
         // t log t is 0 where t is 0: the select drops those terms (log of the clamped value stays finite)
         const T tiny = std::numeric_limits<T>::min();
         acc += double((tr > T(0)).select(tr * (tr.max(tiny).log() - lr), T(0)).sum());
@@ -85,8 +86,10 @@ void pointwise_loss_forward(cpu, pointwise_loss kind, std::size_t n, T beta, con
 #pragma omp parallel for reduction(+ : acc) schedule(static) if (n > 16384)
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) {
         const double d = double(a[i]) - double(b[i]);
-        if (kind == pointwise_loss::mse) acc += d * d;
-        else acc += std::abs(d) < double(beta) ? 0.5 * d * d / double(beta) : std::abs(d) - 0.5 * double(beta);
+        if (kind == pointwise_loss::mse)
+            acc += d * d;
+        else
+            acc += std::abs(d) < double(beta) ? 0.5 * d * d / double(beta) : std::abs(d) - 0.5 * double(beta);
     }
     loss[0] = T(acc / double(n));
 }
@@ -99,8 +102,10 @@ void pointwise_loss_backward(cpu, pointwise_loss kind, std::size_t n, T beta, co
     for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i) {
         const T d = a[i] - b[i];
         T dl;
-        if (kind == pointwise_loss::mse) dl = T(2) * d;
-        else dl = std::abs(d) < beta ? d / beta : (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0)));
+        if (kind == pointwise_loss::mse)
+            dl = T(2) * d;
+        else
+            dl = std::abs(d) < beta ? d / beta : (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0)));
         if (da != nullptr) da[i] += f * dl;
         if (db != nullptr) db[i] -= f * dl;
     }
@@ -143,9 +148,11 @@ void cosine_backward(cpu, std::size_t rows, std::size_t n, T eps, const T* a, co
         const double cos = ab / (ea * eb);
         for (std::size_t j = 0; j < n; ++j) {
             if (da != nullptr)
-                da[std::size_t(r) * n + j] -= T(f * (double(br[j]) / (ea * eb) - (ca ? cos * double(ar[j]) / aa : 0.0)));
+                da[std::size_t(r) * n + j] -=
+                    T(f * (double(br[j]) / (ea * eb) - (ca ? cos * double(ar[j]) / aa : 0.0)));
             if (db != nullptr)
-                db[std::size_t(r) * n + j] -= T(f * (double(ar[j]) / (ea * eb) - (cb ? cos * double(br[j]) / bb : 0.0)));
+                db[std::size_t(r) * n + j] -=
+                    T(f * (double(ar[j]) / (ea * eb) - (cb ? cos * double(br[j]) / bb : 0.0)));
         }
     }
 }

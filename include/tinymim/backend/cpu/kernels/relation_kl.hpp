@@ -18,10 +18,10 @@
 
 #include <Eigen/Core>
 
-#include "tinymim/backend/cpu/kernels/rows.hpp"  // float_row_packets
-#include "tinymim/backend/cpu/cpu.hpp"
 #include "tinymim/backend/cpu/blas/gemm.hpp"
 #include "tinymim/backend/cpu/blas/small_gemm.hpp"
+#include "tinymim/backend/cpu/cpu.hpp"
+#include "tinymim/backend/cpu/kernels/rows.hpp"  // float_row_packets
 
 namespace tinymim::backends {
 
@@ -154,8 +154,9 @@ T student_row(std::size_t n, T* y, const T* t, bool grad, T c) {
 // when A_s and B_s are one tensor (same, as in a value-value relation), gb is not used and ga gets the
 // sum of both. The sum over blocks does not depend on the thread count.
 template <class T>
-void relation_kl_forward(cpu, std::size_t blocks, std::size_t n, std::size_t ds, std::size_t dt, T s_scale, T t_scale, T alpha,
-                         const T* sa, const T* sb, const T* ta, const T* tb, bool same, T* loss, T* ga, T* gb) {
+void relation_kl_forward(cpu, std::size_t blocks, std::size_t n, std::size_t ds, std::size_t dt, T s_scale, T t_scale,
+                         T alpha, const T* sa, const T* sb, const T* ta, const T* tb, bool same, T* loss, T* ga,
+                         T* gb) {
     using namespace cpu_detail;
     const std::size_t rows = blocks * n, nn = n * n;
     const bool grad = ga != nullptr;

@@ -58,8 +58,10 @@ void gelu_grad_values(std::size_t n, const T* x, const T* dy, T* dx, bool add) {
     Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> dv(dx, Eigen::Index(n));
     auto d = gv * (T(0.5) * (T(1) + (xv * T(0.70710678118654752440)).erf()) +
                    xv * (T(-0.5) * xv.square()).exp() * T(0.39894228040143267794));
-    if (add) dv += d;
-    else dv = d;
+    if (add)
+        dv += d;
+    else
+        dv = d;
 }
 // Both of the above from one erf per value: y[i] = GELU(x[i]) and dx[i] (+)= dy[i] GELU'(x[i]) (the
 // GELU branch's backward needs both). Phi(x) is made into y first, then used twice; the data are a
@@ -70,8 +72,10 @@ void gelu_values_and_grads(std::size_t n, const T* x, const T* dy, T* y, T* dx, 
     Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> yv(y, Eigen::Index(n)), dv(dx, Eigen::Index(n));
     yv = T(0.5) * (T(1) + (xv * T(0.70710678118654752440)).erf());  // Phi(x)
     auto d = gv * (yv + xv * (T(-0.5) * xv.square()).exp() * T(0.39894228040143267794));
-    if (add) dv += d;
-    else dv = d;
+    if (add)
+        dv += d;
+    else
+        dv = d;
     yv *= xv;
 }
 }  // namespace cpu_detail
@@ -85,7 +89,8 @@ void gelu_forward(cpu, std::size_t n, const T* x, T* y) {
 // dx += dy * (Phi(x) + x * phi(x))
 template <class T>
 void gelu_backward(cpu, std::size_t n, const T* x, const T* dy, T* dx) {
-    cpu_detail::chunked(n, [&](std::size_t b, std::size_t m) { cpu_detail::gelu_grad_values(m, x + b, dy + b, dx + b, true); });
+    cpu_detail::chunked(
+        n, [&](std::size_t b, std::size_t m) { cpu_detail::gelu_grad_values(m, x + b, dy + b, dx + b, true); });
 }
 
 namespace cpu_detail {
@@ -149,7 +154,8 @@ struct float_row_packets {
 #endif
 #if defined(__AVX2__)
         if constexpr (ymm)
-            return _mm256_maskload_ps(x, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+            return _mm256_maskload_ps(
+                x, _mm256_cmpgt_epi32(_mm256_set1_epi32(int(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
 #endif
         alignas(64) F t[width] = {};
         for (std::size_t j = 0; j < k; ++j) t[j] = x[j];
@@ -230,7 +236,8 @@ void softmax_row_backward_inplace(std::size_t n, const T* y, T* g) {
         packet dot = ei::pmul(yt, gt);
         for (std::size_t j = 0; j < body; j += w) dot = ei::pmadd(rp::load(y + j), rp::load(g + j), dot);
         const packet d = ei::pset1<packet>(ei::predux(dot));
-        for (std::size_t j = 0; j < body; j += w) rp::store(g + j, ei::pmul(rp::load(y + j), ei::psub(rp::load(g + j), d)));
+        for (std::size_t j = 0; j < body; j += w)
+            rp::store(g + j, ei::pmul(rp::load(y + j), ei::psub(rp::load(g + j), d)));
         if (k != 0) rp::store_partial(g + body, k, ei::pmul(yt, ei::psub(gt, d)));
     }
 }
@@ -338,8 +345,8 @@ void layer_norm_forward(cpu, std::size_t rows, std::size_t n, T eps, const T* x,
 // The row means are vectorised sums in T, as the forward's; dgamma and dbeta are summed by ranges of
 // rows (cpu_detail::sum_rows_in_ranges).
 template <class T>
-void layer_norm_backward(cpu, std::size_t rows, std::size_t n, const T* x, const T* gamma, const T* mean,
-                         const T* rstd, const T* dy, T* dx, T* dgamma, T* dbeta) {
+void layer_norm_backward(cpu, std::size_t rows, std::size_t n, const T* x, const T* gamma, const T* mean, const T* rstd,
+                         const T* dy, T* dx, T* dgamma, T* dbeta) {
     using namespace cpu_detail;
     if (dx != nullptr) {
         each_row(rows, n, [&](std::size_t r) {
@@ -357,14 +364,15 @@ void layer_norm_backward(cpu, std::size_t rows, std::size_t n, const T* x, const
         });
     }
     if (dgamma != nullptr || dbeta != nullptr) {  // range q's dgamma partial at 2qn, its dbeta at (2q + 1)n
-        const T* partial = sum_rows_in_ranges<T>(rows, 2 * n, rows * n > 16384, [&](std::size_t lo, std::size_t hi, T* acc) {
-            row_array<T> ag(acc, Eigen::Index(n)), ab(acc + n, Eigen::Index(n));
-            for (std::size_t r = lo; r < hi; ++r) {
-                const_row_array<T> xr(x + r * n, Eigen::Index(n)), gr(dy + r * n, Eigen::Index(n));
-                ag += gr * (xr - mean[r]) * rstd[r];
-                ab += gr;
-            }
-        });
+        const T* partial =
+            sum_rows_in_ranges<T>(rows, 2 * n, rows * n > 16384, [&](std::size_t lo, std::size_t hi, T* acc) {
+                row_array<T> ag(acc, Eigen::Index(n)), ab(acc + n, Eigen::Index(n));
+                for (std::size_t r = lo; r < hi; ++r) {
+                    const_row_array<T> xr(x + r * n, Eigen::Index(n)), gr(dy + r * n, Eigen::Index(n));
+                    ag += gr * (xr - mean[r]) * rstd[r];
+                    ab += gr;
+                }
+            });
         for (std::size_t q = 0; q < sum_ranges; ++q)
             for (std::size_t j = 0; j < n; ++j) {
                 if (dgamma != nullptr) dgamma[j] += partial[2 * q * n + j];

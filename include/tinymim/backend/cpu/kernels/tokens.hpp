@@ -99,13 +99,15 @@ void patchify(cpu, std::size_t batch, std::size_t c, std::size_t hgt, std::size_
                 for (std::size_t ch = 0; ch < c; ++ch)
                     for (std::size_t ky = 0; ky < p; ++ky)
                         for (std::size_t kx = 0; kx < p; ++kx) {
-                            const std::size_t img = ((std::size_t(b) * c + ch) * hgt + std::size_t(gy) * p + ky) * wid +
-                                                    gx * p + kx;
+                            const std::size_t img =
+                                ((std::size_t(b) * c + ch) * hgt + std::size_t(gy) * p + ky) * wid + gx * p + kx;
                             const std::size_t e = channel_last ? (ky * p + kx) * c + ch : (ch * p + ky) * p + kx;
                             const std::size_t pat = (std::size_t(b) * gh * gw + std::size_t(gy) * gw + gx) * plen + e;
                             const std::size_t from = to_patches ? img : pat, to = to_patches ? pat : img;
-                            if (accumulate) dst[to] += src[from];
-                            else dst[to] = src[from];
+                            if (accumulate)
+                                dst[to] += src[from];
+                            else
+                                dst[to] = src[from];
                         }
 }
 
