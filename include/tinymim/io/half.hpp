@@ -1,8 +1,11 @@
-// IEEE half (F16) and bfloat16 (BF16) conversions to and from float, round-to-nearest-even.
+// IEEE half (F16) and bfloat16 (BF16) conversions to and from float, round-to-nearest-even, for the
+// weights files.
 #pragma once
 
 #include <bit>
 #include <cstdint>
+
+#include "tinymim/core/bf16.hpp"
 
 namespace tinymim::io {
 
@@ -53,13 +56,8 @@ namespace tinymim::io {
     return std::uint16_t(sign | h);
 }
 
-[[nodiscard]] constexpr float bf16_to_float(std::uint16_t b) { return std::bit_cast<float>(std::uint32_t(b) << 16); }
-
-[[nodiscard]] constexpr std::uint16_t float_to_bf16(float f) {
-    const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
-    if ((x & 0x7F800000u) == 0x7F800000u && (x & 0x7FFFFFu) != 0) return std::uint16_t((x >> 16) | 0x40u);  // nan
-    const std::uint32_t rounded = x + 0x7FFFu + ((x >> 16) & 1u);
-    return std::uint16_t(rounded >> 16);
-}
+// bfloat16: the library's own conversions (core/bf16.hpp).
+using tinymim::bf16_to_float;
+using tinymim::float_to_bf16;
 
 }  // namespace tinymim::io

@@ -53,7 +53,9 @@ enum class scratch : int {
     relation_loss,
     packed_first,
     packed_second,  // packed_weight's panels: a block's first and second weight
-    weight_bias     // [W | b] of a frozen half's first product
+    weight_bias,    // [W | b] of a frozen half's first product
+    bf16_first,     // gemm_bf16's operands widened to float where the BLAS has no bf16 GEMM
+    bf16_second
 };
 
 // A buffer of at least `count` values for the calling thread and purpose, kept between calls (grown,
