@@ -21,9 +21,9 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     student->init(counter_rng(c.seed));
     TINYMIM_CHECK(!a.teacher_weights.empty(),
                   "distill: --teacher-weights FILE is required (an MAE-pre-trained teacher)");
-    const auto rep = io::load_weights(*teacher, a.teacher_weights, io::load_options::non_strict());
-    TINYMIM_CHECK(rep.missing.empty() && rep.mismatched.empty(), "distill: teacher weights '",
-                  a.teacher_weights.string(), "' do not fit ", a.teacher, ": ", rep.summary());
+    // The teacher is the file's encoder: an MAE file's decoder, or a classifier's head, is left out.
+    const auto rep = io::load_weights(*teacher, a.teacher_weights, io::load_options::as_encoder());
+    std::fprintf(stderr, "teacher %s: %s\n", a.teacher_weights.c_str(), rep.summary().c_str());
     d::distill_options dop;
     dop.drop_path = a.drop_path;
     dop.mask_ratio = a.mask_ratio;

@@ -34,13 +34,91 @@ struct load_report {
     }
 };
 
+// How far a file's tensors and a model's may differ. A load that the mode does not allow is an error that
+// lists the tensors, and nothing is written to the model.
+enum class load_mode {
+    strict,      // the same tensors with the same shapes, both ways
+    encoder,     // the model is the file's encoder: every tensor of the model is in the file with its shape;
+                 // the file may also hold what pre-training or a task adds (the MAE decoder and mask token, a
+                 // classifier's head and fc_norm)
+    classifier,  // a pre-trained encoder into a classifier: only the task's own tensors (head, fc_norm) may be
+                 // missing or of another shape (they keep their initialisation); the file may hold what
+                 // pre-training adds and the final norm that global pooling replaces
+    report,      // load what matches and report the rest: the caller checks the report
+};
+
 struct load_options {
-    bool strict = true;       // any missing / unexpected / mismatched tensor is an error (nothing is changed)
+    load_mode mode = load_mode::strict;
     std::string file_prefix;  // prepended to the model's names when looking them up ("module.", "encoder.")
 
-    // Loads what matches and reports the rest (an MAE encoder file into a ViT with a head, ...).
-    [[nodiscard]] static load_options non_strict(std::string prefix = {}) { return {false, std::move(prefix)}; }
+    [[nodiscard]] static load_options non_strict(std::string prefix = {}) {
+        return {load_mode::report, std::move(prefix)};
+    }
+    [[nodiscard]] static load_options as_encoder() { return {load_mode::encoder, {}}; }
+    [[nodiscard]] static load_options as_classifier() { return {load_mode::classifier, {}}; }
 };
+
+namespace detail {
+// Tensors that MAE pre-training adds to an encoder (its decoder, the mask token).
+[[nodiscard]] inline bool added_by_pretraining(const std::string& name) {
+    return name.rfind("decoder_", 0) == 0 || name == "mask_token";
+}
+// A classifier's own tensors, which a pre-trained encoder does not have.
+[[nodiscard]] inline bool task_tensor(const std::string& name) {
+    return name.rfind("head.", 0) == 0 || name.rfind("fc_norm.", 0) == 0;
+}
+// The encoder's final norm, which a global-pool classifier replaces with fc_norm.
+[[nodiscard]] inline bool final_norm(const std::string& name) { return name == "norm.weight" || name == "norm.bias"; }
+
+// The entries of `entries` ("name [shape]" or "name: ...") whose name, less the prefix, `allowed` refuses.
+template <class Allowed>
+[[nodiscard]] std::vector<std::string> refused(const std::vector<std::string>& entries, const std::string& prefix,
+                                               Allowed&& allowed) {
+    std::vector<std::string> out;
+    for (const auto& e : entries) {
+        std::string name = e.substr(0, e.find_first_of(" :"));
+        if (!prefix.empty() && name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
+        if (!allowed(name)) out.push_back(e);
+    }
+    return out;
+}
+
+// Throws, listing every tensor the mode does not allow to differ; returns when the load may go ahead.
+inline void check_load(const load_report& rep, const load_options& opt, const std::filesystem::path& path) {
+    if (opt.mode == load_mode::report) return;
+    load_report bad;
+    const char* as = "(strict)";
+    const char* rule = "";
+    auto none = [](const std::string&) { return false; };
+    if (opt.mode == load_mode::strict) {
+        bad.missing = rep.missing, bad.unexpected = rep.unexpected, bad.mismatched = rep.mismatched;
+    } else if (opt.mode == load_mode::encoder) {
+        as = "as an encoder";
+        rule =
+            "every tensor of the model must be in the file with its shape; the file may add only MAE's decoder "
+            "and mask token, a head and fc_norm";
+        bad.missing = refused(rep.missing, opt.file_prefix, none);
+        bad.mismatched = refused(rep.mismatched, opt.file_prefix, none);
+        bad.unexpected = refused(rep.unexpected, opt.file_prefix,
+                                 [](const std::string& n) { return added_by_pretraining(n) || task_tensor(n); });
+    } else {
+        as = "as a classifier from a pre-trained encoder";
+        rule =
+            "only head and fc_norm may be missing or of another shape; the file may add only MAE's decoder and "
+            "mask token and the final norm";
+        bad.missing = refused(rep.missing, opt.file_prefix, task_tensor);
+        bad.mismatched = refused(rep.mismatched, opt.file_prefix, task_tensor);
+        bad.unexpected = refused(rep.unexpected, opt.file_prefix,
+                                 [](const std::string& n) { return added_by_pretraining(n) || final_norm(n); });
+    }
+    if (bad.complete()) return;
+    std::string problems = bad.summary();
+    problems = problems.substr(problems.find(';') + 2);  // the problems alone, without "0 tensors loaded"
+    throw tinymim::error("loading '" + path.string() + "' " + as + ": " + problems +
+                         (*rule != 0 ? std::string("\n(") + rule + ")" : std::string()) +
+                         "\nnothing was loaded into the model");
+}
+}  // namespace detail
 
 // Collects a model's tensor views, in visiting order.
 template <class Model>
@@ -51,8 +129,8 @@ template <class Model>
     return refs;
 }
 
-// Loads by name. Strict: everything must match, or a tinymim::error lists every problem together
-// and the model is left unchanged. Non-strict: loads what matches and reports the rest.
+// Loads by name, as opt.mode allows (load_mode above); a load it does not allow throws a tinymim::error
+// that lists every problem together, and leaves the model unchanged. The report says what was skipped.
 template <class Model>
 load_report load_weights(Model& model, const std::filesystem::path& path, const load_options& opt = {}) {
     using T = typename Model::value_type;
@@ -78,8 +156,7 @@ load_report load_weights(Model& model, const std::filesystem::path& path, const 
     }
     for (const auto& t : file.tensors())
         if (!used.count(t.name)) rep.unexpected.push_back(t.name + " " + shape_str(t.shape));
-    if (opt.strict && !rep.complete())
-        throw tinymim::error("loading '" + path.string() + "' (strict): " + rep.summary());
+    detail::check_load(rep, opt, path);
     std::vector<T> host;
     for (auto* r : todo) {
         host.resize(r->size);
