@@ -59,6 +59,14 @@ struct branch_plan {
     std::size_t threads = 1, blocks = 0, block = 0;
 };
 
+// Cuts `total` units (rows or samples) into the same number of blocks for each thread, blocks of about
+// `target` units, at least `min_per_thread` of them per thread.
+inline void cut_evenly(branch_plan& p, std::size_t total, std::size_t target, std::size_t min_per_thread = 1) {
+    const std::size_t per_thread = std::max(min_per_thread, (total + p.threads * target - 1) / (p.threads * target));
+    p.blocks = p.threads * per_thread;
+    p.block = (total + p.blocks - 1) / p.blocks;
+}
+
 // A residual branch of `rows` rows, in -> out: blocks where the weight fits in its share of the L2 and there
 // are rows for two blocks per thread.
 inline branch_plan plan_branch(std::size_t rows, std::size_t in, std::size_t out, std::size_t elem) {
@@ -71,9 +79,7 @@ inline branch_plan plan_branch(std::size_t rows, std::size_t in, std::size_t out
         std::min<std::size_t>(branch_max_rows, share / ((in + out) * elem) / branch_row_multiple * branch_row_multiple);
     if (in * out * elem > share || target < branch_min_rows || rows < min_blocks_per_thread * p.threads * target)
         return p;
-    const std::size_t per_thread = (rows + p.threads * target - 1) / (p.threads * target);
-    p.blocks = p.threads * per_thread;
-    p.block = (rows + p.blocks - 1) / p.blocks;
+    cut_evenly(p, rows, target);
     return p;
 }
 
@@ -88,10 +94,7 @@ inline branch_plan plan_mlp(std::size_t rows, std::size_t dim, std::size_t hidde
     if (rows == 0 || dim == 0 || hidden == 0 || (!streamed && weights > l2_bytes()) ||
         rows < min_blocks_per_thread * p.threads * mlp_min_rows)
         return p;
-    const std::size_t per_thread = std::max<std::size_t>(
-        min_blocks_per_thread, (rows + p.threads * half_target_rows - 1) / (p.threads * half_target_rows));
-    p.blocks = p.threads * per_thread;
-    p.block = (rows + p.blocks - 1) / p.blocks;
+    cut_evenly(p, rows, half_target_rows, min_blocks_per_thread);
     return p;
 }
 
@@ -107,9 +110,7 @@ inline branch_plan plan_attention_half(std::size_t batch, std::size_t n, std::si
     const std::size_t weights = streamed ? 0 : (3 * dim * (dim + 1) + dim * dim) * elem;
     const std::size_t buffers = (rows * (dim + 1) + rows * 3 * dim + rows * dim + n * n) * elem;
     if (weights + buffers > l2_bytes() || batch < min_blocks_per_thread * p.threads * samples) return p;
-    const std::size_t per_thread = (batch + p.threads * samples - 1) / (p.threads * samples);
-    p.blocks = p.threads * per_thread;
-    p.block = (batch + p.blocks - 1) / p.blocks;
+    cut_evenly(p, batch, samples);
     return p;
 }
 }  // namespace cpu_detail
