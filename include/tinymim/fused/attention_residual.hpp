@@ -1,7 +1,6 @@
-// attention_residual: a pre-norm block's attention half,
-//   y = x + drop_path(proj(attention(qkv(LN(x; gamma, beta)), heads, scale))).
+// attention_residual: a pre-norm block's attention half, y = x + drop_path(proj(attention(qkv(LN(x)), heads))).
 // x [batch, tokens, dim], gamma and beta [dim], Wqkv [3 dim, dim], bqkv [3 dim], Wproj [dim, dim], bproj [dim].
-// Equals residual_linear::reference(attention_qkv_out::reference(layer_norm_linear::reference(x, ...)), ...).
+// Equals residual_linear.reference(attention_qkv_out.reference(layer_norm_linear.reference(x, ...)), ...).
 // Fast path (plan_attention_residual), with nothing to differentiate and no drop path: the whole half in
 // blocks of whole samples that stay in cache. Otherwise the three fused ops (on the kept samples only
 // under a drop path, fused/kept_samples.hpp).
