@@ -106,6 +106,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--drop-path", type=float, default=0.1, help="distill: the student's drop path (not on its last block)")
+    ap.add_argument("--amp", choices=["none", "bf16"], default="none",
+                    help="bf16: each step under torch.autocast('cpu', torch.bfloat16), the one-line mixed precision")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -156,6 +158,12 @@ def main():
             loss.backward()
             opt.step()
 
+    plain_step = step
+
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.amp == "bf16"):
+            plain_step()
+
     for _ in range(a.warmup):
         step()
     t0 = time.perf_counter()
@@ -165,7 +173,7 @@ def main():
     extra = {"drop_path": a.drop_path} if a.what == "distill" else {}
     print(json.dumps({**extra, "what": a.what, "models": a.model if a.what != "distill" else f"{a.teacher}>{a.student}",
                       "batch": a.batch, "steps": a.steps, "threads": torch.get_num_threads(),
-                      "torch": torch.__version__, "seconds": secs, "images_per_second": a.batch * a.steps / secs,
+                      "torch": torch.__version__, "precision": "bf16" if a.amp == "bf16" else "fp32", "seconds": secs, "images_per_second": a.batch * a.steps / secs,
                       "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     return 0
 

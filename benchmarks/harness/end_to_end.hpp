@@ -55,13 +55,15 @@ double time_steps(std::size_t warmup, std::size_t steps, F&& f) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-template <class B, nn::vit_config TC, nn::vit_config SC>
+template <class B, class Prec, nn::vit_config TC, nn::vit_config SC>
 std::pair<double, double> bench_distill(const bench_args& a) {
-    using P = d::pairing<nn::vit<TC, B>, nn::vit<SC, B>, d::relations<d::qk, d::vv>, d::kl_divergence>;
-    auto teacher = std::make_unique<nn::vit<TC, B>>();
-    auto student = std::make_unique<nn::vit<SC, B>>();
+    using teacher_t = nn::vit<TC, B, float, Prec>;
+    using student_t = nn::vit<SC, B, float, Prec>;
+    using P = d::pairing<teacher_t, student_t, d::relations<d::qk, d::vv>, d::kl_divergence>;
+    auto teacher = std::make_unique<teacher_t>();
+    auto student = std::make_unique<student_t>();
     d::distiller<P> dist(*teacher, *student);  // the recipe's options: student drop path 0.1 (not on its last block)
-    auto x = random_images<typename nn::vit<SC, B>::image_shape, B>(a.batch, 1);
+    auto x = random_images<typename student_t::image_shape, B>(a.batch, 1);
     const double secs = time_steps<B>(a.warmup, a.steps, [&](std::size_t) { (void)dist.step(x, 1e-4); });
     const double n = double(TC.tokens());
     const double flops =
@@ -71,7 +73,7 @@ std::pair<double, double> bench_distill(const bench_args& a) {
 }
 }  // namespace bench_detail
 
-template <class B>
+template <class B, class P>
 bench_args::result run_on(const common_options& c, const bench_args& a) {
     using namespace bench_detail;
     if constexpr (requires { B::set_tf32(true); }) B::set_tf32(a.tf32);
@@ -81,13 +83,13 @@ bench_args::result run_on(const common_options& c, const bench_args& a) {
         models = a.teacher + ">" + a.student;
         std::pair<double, double> r;
         if (models == "fm-small>fm-tiny")
-            r = bench_distill<B, nn::fm_small, nn::fm_tiny>(a);
+            r = bench_distill<B, P, nn::fm_small, nn::fm_tiny>(a);
         else if (models == "fm-base>fm-small")
-            r = bench_distill<B, nn::fm_base, nn::fm_small>(a);
+            r = bench_distill<B, P, nn::fm_base, nn::fm_small>(a);
         else if (models == "vit-small>vit-tiny")
-            r = bench_distill<B, nn::vit_small, nn::vit_tiny>(a);
+            r = bench_distill<B, P, nn::vit_small, nn::vit_tiny>(a);
         else if (models == "vit-base>vit-small")
-            r = bench_distill<B, nn::vit_base, nn::vit_small>(a);
+            r = bench_distill<B, P, nn::vit_base, nn::vit_small>(a);
         else
             throw tinymim::error(
                 "bench distill: pairs available: fm-small>fm-tiny, fm-base>fm-small, vit-small>vit-tiny, "
@@ -103,7 +105,7 @@ bench_args::result run_on(const common_options& c, const bench_args& a) {
             const double fwd = block_flops(n, double(C.dim), double(C.hidden()), double(C.depth)) +
                                2 * double(C.patches()) * double(C.patch_dim()) * double(C.dim);
             if (a.what == "forward") {
-                auto m = std::make_unique<nn::vit<C, B>>();
+                auto m = std::make_unique<nn::vit<C, B, float, P>>();
                 tape<B> t;
                 secs = time_steps<B>(a.warmup, a.steps, [&](std::size_t) {
                     no_grad ng;
@@ -112,7 +114,7 @@ bench_args::result run_on(const common_options& c, const bench_args& a) {
                 });
                 flops_per_image = fwd;
             } else if (a.what == "train") {
-                auto m = std::make_unique<nn::vit<C.with_head(nn::pool::avg, 10), B>>();
+                auto m = std::make_unique<nn::vit<C.with_head(nn::pool::avg, 10), B, float, P>>();
                 optim::adamw<float, B> opt(io::collect(*m), {});
                 tensor<std::int32_t, shape<dyn>, B> labels({a.batch});
                 std::vector<std::int32_t> hl(a.batch);
@@ -127,7 +129,7 @@ bench_args::result run_on(const common_options& c, const bench_args& a) {
                 });
                 flops_per_image = 3 * fwd;
             } else if (a.what == "mae") {
-                auto m = std::make_unique<mae_for<C, B>>();
+                auto m = std::make_unique<mae_for<C, B, P>>();
                 optim::adamw<float, B> opt(io::collect(*m), {});
                 tape<B> t;
                 constexpr auto D = decoder_for<C>;
@@ -157,15 +159,22 @@ bench_args::result run_on(const common_options& c, const bench_args& a) {
                      {"images_per_second", ips},
                      {"gflops", ips * flops_per_image / 1e9},
                      {"peak_rss_mib", peak_rss_mib()},
-                     {"tf32", a.tf32}};
+                     {"tf32", a.tf32},
+                     {"precision", P::name}};
     if (a.what == "distill") j["drop_path"] = d::distill_options{}.drop_path;
-    if constexpr (std::is_same_v<B, tinymim::cpu>)
+    if constexpr (std::is_same_v<B, tinymim::cpu>) {
         j["blas"] = cpu_gemm_library();
-    else
+        if constexpr (P::bf16_operands) {  // which bf16 GEMM ran, and what the cores offer it
+            j["bf16_gemm"] = cpu_bf16_gemm_path();
+            j["cpu_bf16"] = cpu_bf16_hardware();
+        }
+    } else {
         j["blas"] = "cuBLAS";
+        if constexpr (P::bf16_operands) j["bf16_gemm"] = "cublasGemmEx bf16 operands, fp32 compute";
+    }
     if constexpr (requires { B::peak_bytes(); }) j["device_peak_mib"] = double(B::peak_bytes()) / (1024.0 * 1024.0);
-    std::fprintf(stderr, "bench %s %s: %.1f images/s, %.1f GFLOP/s, peak RSS %.0f MiB\n", a.what.c_str(),
-                 models.c_str(), ips, ips * flops_per_image / 1e9, peak_rss_mib());
+    std::fprintf(stderr, "bench %s %s (%s): %.1f images/s, %.1f GFLOP/s, peak RSS %.0f MiB\n", a.what.c_str(),
+                 models.c_str(), P::name, ips, ips * flops_per_image / 1e9, peak_rss_mib());
     std::printf("%s\n", j.dump().c_str());
 }
 

@@ -29,7 +29,8 @@ void run_demo(const common_options& c0, const demo_args& a) {
     const profile p = profile_named(a.profile);
     common_options c = c0;
     const auto t0 = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "demo (%s profile): results go to %s\n", a.profile.c_str(), c.out.c_str());
+    std::fprintf(stderr, "demo (%s profile, %s): results go to %s\n", a.profile.c_str(), c.precision.c_str(),
+                 c.out.c_str());
 
     common_options pre = c;
     pre.train_limit = p.pretrain_images;
@@ -95,13 +96,14 @@ void run_demo(const common_options& c0, const demo_args& a) {
                   pre_images, 100 * e_teacher.accuracy, pre_images, 100 * e_mae.accuracy, pre_images,
                   100 * e_tinymim.accuracy);
     std::printf(
-        "\nTinyMIM demo, %s profile (%.1f minutes, %d threads): fine-tuned %zu epochs on %zu images, tested on "
+        "\nTinyMIM demo, %s profile, %s (%.1f minutes, %d threads): fine-tuned %zu epochs on %zu images, tested on "
         "%zu\n\n%s",
-        a.profile.c_str(), minutes, tinymim::num_threads(), p.finetune_epochs,
+        a.profile.c_str(), c.precision.c_str(), minutes, tinymim::num_threads(), p.finetune_epochs,
         std::min(p.finetune_images, std::size_t(60000)), e_tinymim.images, table);
     std::ofstream(c.out / "results.md") << table;
     nlohmann::json j{
         {"profile", a.profile},
+        {"precision", c.precision},
         {"minutes", minutes},
         {"threads", tinymim::num_threads()},
         {"teacher_mae", {{"accuracy", e_teacher.accuracy}, {"loss", e_teacher.loss}, {"pretrain_loss", tr.last_loss}}},

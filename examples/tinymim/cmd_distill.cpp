@@ -4,6 +4,6 @@
 
 namespace tool {
 
-template distill_args::result run_on<tinymim::backends::cpu>(const common_options&, const distill_args&);
+template distill_args::result run_on<tinymim::backends::cpu, tinymim::fp32>(const common_options&, const distill_args&);
 
 }  // namespace tool

@@ -5,8 +5,8 @@
 namespace tool {
 
 using tinymim::backends::cpu;
-template finetune_args::result run_on<cpu>(const common_options&, const finetune_args&);
-template eval_args::result run_on<cpu>(const common_options&, const eval_args&);
-template embed_args::result run_on<cpu>(const common_options&, const embed_args&);
+template finetune_args::result run_on<cpu, tinymim::fp32>(const common_options&, const finetune_args&);
+template eval_args::result run_on<cpu, tinymim::fp32>(const common_options&, const eval_args&);
+template embed_args::result run_on<cpu, tinymim::fp32>(const common_options&, const embed_args&);
 
 }  // namespace tool

@@ -4,6 +4,7 @@
 
 namespace tool {
 
-template pretrain_args::result run_on<tinymim::backends::cpu>(const common_options&, const pretrain_args&);
+template pretrain_args::result run_on<tinymim::backends::cpu, tinymim::fp32>(const common_options&,
+                                                                             const pretrain_args&);
 
 }  // namespace tool

@@ -24,6 +24,7 @@ struct common_options {
     std::size_t test_limit = 0;
     bool resume = false;
     bool quiet_plots = false;
+    std::string precision = "fp32";  // fp32 | bf16 (tinymim::bf16_mixed)
 };
 
 // Checks --device and sets the thread count. Throws a clear error for a device this build lacks.
@@ -91,6 +92,9 @@ struct bench_args {
 // The library the CPU backend's GEMMs go to in this build (defined in the CPU TU cmd_bench.cpp: the CUDA
 // TU does not see the CPU GEMM's header).
 const char* cpu_gemm_library();
+// The same for bf16 GEMMs, and the bf16 instructions this CPU has ("amx_bf16 avx512_bf16", or "none").
+const char* cpu_bf16_gemm_path();
+std::string cpu_bf16_hardware();
 // `bench peak`: the measured fp32 multiply-add peak of --threads cores (best of --steps runs), as JSON.
 void run_peak(const common_options& c, const bench_args& a);
 
@@ -99,20 +103,20 @@ struct demo_args {
 };
 void run_demo(const common_options& c, const demo_args& a);
 
-// Each command's body on backend B (<command>_impl.hpp): instantiated for the CPU in the command's TU
-// (cmd_*.cpp) and for CUDA in cuda_commands.cu. `bench` prints progress to stderr and its JSON result as
-// the last line of stdout.
-template <class B>
+// Each command's body on backend B in precision P (<command>_impl.hpp): instantiated for the CPU in the
+// command's TUs (cmd_*.cpp, cmd_*_bf16.cpp) and for CUDA in cuda_commands*.cu. `bench` prints progress to stderr and
+// its JSON result as the last line of stdout.
+template <class B, class P>
 pretrain_args::result run_on(const common_options& c, const pretrain_args& a);
-template <class B>
+template <class B, class P>
 distill_args::result run_on(const common_options& c, const distill_args& a);
-template <class B>
+template <class B, class P>
 finetune_args::result run_on(const common_options& c, const finetune_args& a);
-template <class B>
+template <class B, class P>
 eval_args::result run_on(const common_options& c, const eval_args& a);
-template <class B>
+template <class B, class P>
 embed_args::result run_on(const common_options& c, const embed_args& a);
-template <class B>
+template <class B, class P>
 bench_args::result run_on(const common_options& c, const bench_args& a);
 
 #if defined(TINYMIM_TOOL_CUDA)
@@ -120,13 +124,23 @@ void check_cuda_device();  // cuda_commands.cu: a device is visible, else an err
 #endif
 
 // Runs a command on the backend --device names: the one place the tool chooses a backend.
+// The precision --precision names, on backend B.
+template <class B, class Args>
+typename Args::result run_in_precision(const common_options& c, const Args& a) {
+    if (c.precision == "bf16") return run_on<B, tinymim::bf16_mixed>(c, a);
+    TINYMIM_CHECK(c.precision == "fp32", "--precision must be fp32 or bf16, not '", c.precision, "'");
+    return run_on<B, tinymim::fp32>(c, a);
+}
+
+// Runs a command on the backend --device names in the precision --precision names: the one place the tool
+// chooses them.
 template <class Args>
 typename Args::result run(const common_options& c, const Args& a) {
     apply_common(c);
 #if defined(TINYMIM_TOOL_CUDA)
-    if (c.device == "cuda") return run_on<tinymim::backends::cuda>(c, a);
+    if (c.device == "cuda") return run_in_precision<tinymim::backends::cuda>(c, a);
 #endif
-    return run_on<tinymim::backends::cpu>(c, a);
+    return run_in_precision<tinymim::backends::cpu>(c, a);
 }
 
 // The data sets: Fashion-MNIST from --data (or Debian's path), else an ImageFolder root with train/ and test/.

@@ -16,11 +16,11 @@ void check_cuda_device() {
 }
 
 using tinymim::backends::cuda;
-template pretrain_args::result run_on<cuda>(const common_options&, const pretrain_args&);
-template distill_args::result run_on<cuda>(const common_options&, const distill_args&);
-template finetune_args::result run_on<cuda>(const common_options&, const finetune_args&);
-template eval_args::result run_on<cuda>(const common_options&, const eval_args&);
-template embed_args::result run_on<cuda>(const common_options&, const embed_args&);
-template bench_args::result run_on<cuda>(const common_options&, const bench_args&);
+template pretrain_args::result run_on<cuda, tinymim::fp32>(const common_options&, const pretrain_args&);
+template distill_args::result run_on<cuda, tinymim::fp32>(const common_options&, const distill_args&);
+template finetune_args::result run_on<cuda, tinymim::fp32>(const common_options&, const finetune_args&);
+template eval_args::result run_on<cuda, tinymim::fp32>(const common_options&, const eval_args&);
+template embed_args::result run_on<cuda, tinymim::fp32>(const common_options&, const embed_args&);
+template bench_args::result run_on<cuda, tinymim::fp32>(const common_options&, const bench_args&);
 
 }  // namespace tool

@@ -44,17 +44,18 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     o.batch_size = a.batch;
     o.jitter = a.jitter;
     o.crop_scale_min = a.crop_scale_min;
-    std::fprintf(stderr, "distill: %s -> %s, target %s, teacher block %zu, %s input, %zu images, batch %zu, lr %.2e\n",
+    std::fprintf(stderr,
+                 "distill: %s -> %s, target %s, teacher block %zu, %s input, %zu images, batch %zu, lr %.2e, %s\n",
                  a.teacher.c_str(), a.student.c_str(), a.target.c_str(), dist.teacher_tap(), a.input.c_str(),
-                 train_set.size(), a.batch, o.loop.lr);
+                 train_set.size(), a.batch, o.loop.lr, teacher_t::precision_type::name);
     return train::distill(dist, train_set, o);
 }
 
 // Every (target, input) for a teacher-student pair.
-template <class B, nn::vit_config TC, nn::vit_config SC, bool AllPolicies>
+template <class B, class P, nn::vit_config TC, nn::vit_config SC, bool AllPolicies>
 train::loop_result distill_pair(const common_options& c, const distill_args& a) {
-    using T = nn::vit<TC, B>;
-    using S = nn::vit<SC, B>;
+    using T = nn::vit<TC, B, float, P>;
+    using S = nn::vit<SC, B, float, P>;
     const bool masked = a.input == "masked";
     TINYMIM_CHECK(masked || a.input == "raw", "distill: --input must be raw or masked, not '", a.input, "'");
     if (a.target == "relation") {
@@ -81,16 +82,16 @@ train::loop_result distill_pair(const common_options& c, const distill_args& a) 
 }
 }  // namespace distill_detail
 
-template <class B>
+template <class B, class P>
 distill_args::result run_on(const common_options& c, const distill_args& a) {
     using namespace distill_detail;
     const std::string pair = a.teacher + ">" + a.student;
-    if (pair == "fm-small>fm-tiny") return distill_pair<B, nn::fm_small, nn::fm_tiny, true>(c, a);
-    if (pair == "fm-base>fm-small") return distill_pair<B, nn::fm_base, nn::fm_small, true>(c, a);
-    if (pair == "fm-base>fm-tiny") return distill_pair<B, nn::fm_base, nn::fm_tiny, true>(c, a);
-    if (pair == "vit-small>vit-tiny") return distill_pair<B, nn::vit_small, nn::vit_tiny, false>(c, a);
-    if (pair == "vit-base>vit-small") return distill_pair<B, nn::vit_base, nn::vit_small, false>(c, a);
-    if (pair == "vit-large>vit-base") return distill_pair<B, nn::vit_large, nn::vit_base, false>(c, a);
+    if (pair == "fm-small>fm-tiny") return distill_pair<B, P, nn::fm_small, nn::fm_tiny, true>(c, a);
+    if (pair == "fm-base>fm-small") return distill_pair<B, P, nn::fm_base, nn::fm_small, true>(c, a);
+    if (pair == "fm-base>fm-tiny") return distill_pair<B, P, nn::fm_base, nn::fm_tiny, true>(c, a);
+    if (pair == "vit-small>vit-tiny") return distill_pair<B, P, nn::vit_small, nn::vit_tiny, false>(c, a);
+    if (pair == "vit-base>vit-small") return distill_pair<B, P, nn::vit_base, nn::vit_small, false>(c, a);
+    if (pair == "vit-large>vit-base") return distill_pair<B, P, nn::vit_large, nn::vit_base, false>(c, a);
     throw tinymim::error("distill: the pairing " + a.teacher + " -> " + a.student +
                          " is not instantiated in the tool; available: fm-small -> fm-tiny, fm-base -> fm-small, "
                          "fm-base -> fm-tiny, vit-small -> vit-tiny, vit-base -> vit-small, vit-large -> vit-base");

@@ -8,8 +8,8 @@ namespace tool {
 
 namespace finetune_detail {
 // A named model with the MAE fine-tuning head (global average pool -> fc_norm -> linear).
-template <nn::vit_config C, std::size_t K, class B>
-using classifier = nn::vit<C.with_head(nn::pool::avg, K), B>;
+template <nn::vit_config C, std::size_t K, class B, class P>
+using classifier = nn::vit<C.with_head(nn::pool::avg, K), B, float, P>;
 
 template <class F>
 decltype(auto) with_classes(std::size_t k, F&& f) {
@@ -29,7 +29,7 @@ void load_pretrained(Model& m, const std::filesystem::path& w, const io::load_op
 }
 }  // namespace finetune_detail
 
-template <class B>
+template <class B, class P>
 finetune_args::result run_on(const common_options& c, const finetune_args& a) {
     using namespace finetune_detail;
     return with_model(a.model, [&]<nn::vit_config C>() {
@@ -38,7 +38,7 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
         const std::size_t k =
             a.classes ? a.classes : (train_set.classes.empty() ? default_classes(a.model) : train_set.classes.size());
         return with_classes(k, [&]<std::size_t K>() {
-            auto m = std::make_unique<classifier<C, K, B>>();
+            auto m = std::make_unique<classifier<C, K, B, P>>();
             m->init(counter_rng(c.seed));
             load_pretrained(*m, a.weights, io::load_options::as_classifier());
             train::task_options o;
@@ -59,9 +59,9 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
             o.drop_path = a.drop_path;
             o.label_smoothing = a.label_smoothing;
             o.crop_scale_min = a.crop_scale_min;
-            std::fprintf(stderr, "finetune: %s%s%s, %zu classes, %zu images, batch %zu, lr %.2e\n", a.model.c_str(),
+            std::fprintf(stderr, "finetune: %s%s%s, %zu classes, %zu images, batch %zu, lr %.2e, %s\n", a.model.c_str(),
                          a.weights.empty() ? " from scratch" : " from ", a.weights.c_str(), K, train_set.size(),
-                         a.batch, o.loop.lr);
+                         a.batch, o.loop.lr, P::name);
             train::eval_result ev;
             (void)train::finetune(*m, train_set, test_set, o, &ev);
             return ev;
@@ -69,7 +69,7 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
     });
 }
 
-template <class B>
+template <class B, class P>
 eval_args::result run_on(const common_options& c, const eval_args& a) {
     using namespace finetune_detail;
     TINYMIM_CHECK(!a.weights.empty(), "eval: --weights FILE is required");
@@ -78,14 +78,14 @@ eval_args::result run_on(const common_options& c, const eval_args& a) {
         const std::size_t k =
             a.classes ? a.classes : (test_set.classes.empty() ? default_classes(a.model) : test_set.classes.size());
         return with_classes(k, [&]<std::size_t K>() {
-            auto m = std::make_unique<classifier<C, K, B>>();
+            auto m = std::make_unique<classifier<C, K, B, P>>();
             (void)io::load_weights(*m, a.weights);  // strict: a classifier needs every tensor
             return train::evaluate(*m, test_set, a.batch);
         });
     });
 }
 
-template <class B>
+template <class B, class P>
 embed_args::result run_on(const common_options& /*c*/, const embed_args& a) {
     using namespace finetune_detail;
     TINYMIM_CHECK(!a.weights.empty() && !a.images.empty() && !a.out_file.empty(),
@@ -118,16 +118,16 @@ embed_args::result run_on(const common_options& /*c*/, const embed_args& a) {
                          a.out_file.c_str());
         };
         if (a.head == "none") {
-            auto m = std::make_unique<nn::vit<C, B>>();
+            auto m = std::make_unique<nn::vit<C, B, float, P>>();
             run(*m);
         } else if (a.head == "avg" || a.head == "cls") {
             const std::size_t k = a.classes ? a.classes : default_classes(a.model);
             with_classes(k, [&]<std::size_t K>() {
                 if (a.head == "avg") {
-                    auto m = std::make_unique<nn::vit<C.with_head(nn::pool::avg, K), B>>();
+                    auto m = std::make_unique<nn::vit<C.with_head(nn::pool::avg, K), B, float, P>>();
                     run(*m);
                 } else {
-                    auto m = std::make_unique<nn::vit<C.with_head(nn::pool::cls, K), B>>();
+                    auto m = std::make_unique<nn::vit<C.with_head(nn::pool::cls, K), B, float, P>>();
                     run(*m);
                 }
             });

@@ -33,6 +33,11 @@ void add_common(CLI::App& app, tool::common_options& c) {
     app.add_option("--device", c.device, "cpu or cuda")
         ->capture_default_str()
         ->check(CLI::IsMember(std::vector<std::string>{"cpu", "cuda"}));
+    app.add_option("--precision", c.precision,
+                   "fp32, or bf16: bf16 GEMM operands with fp32 accumulation, norms, softmax and losses in fp32, fp32 "
+                   "master weights (tinymim::bf16_mixed)")
+        ->capture_default_str()
+        ->check(CLI::IsMember(std::vector<std::string>{"fp32", "bf16"}));
     app.add_option("--threads", c.threads, "CPU threads (0: all cores)")->capture_default_str()->check(non_negative);
     app.add_option("--seed", c.seed, "seed of every random choice (data order, augmentation, masks, init)")
         ->capture_default_str()
@@ -158,7 +163,7 @@ int main(int argc, char** argv) {
         "time forward | train | mae | distill on random data, or measure the cores' peak (JSON on the last line)");
     add_common(*ben, c);
     ben->add_option("what", ba.what,
-                    "forward, train, mae, distill, or peak (the fp32 multiply-add peak of --threads cores)")
+                    "forward, train, mae, distill, or peak (the multiply-add peak of --threads cores in --precision)")
         ->required()
         ->check(CLI::IsMember(std::vector<std::string>{"forward", "train", "mae", "distill", "peak"}));
     ben->add_option("--model", ba.model)->capture_default_str();

@@ -32,8 +32,8 @@ decltype(auto) with_model(const std::string& name, F&& f) {
 template <nn::vit_config C>
 inline constexpr nn::mae_decoder_config decoder_for = C.image == 28 ? nn::mae_decoder_fm : nn::mae_decoder_large;
 
-template <nn::vit_config C, class B = cpu>
-using mae_for = nn::mae<C, decoder_for<C>, B>;
+template <nn::vit_config C, class B = cpu, class P = fp32>
+using mae_for = nn::mae<C, decoder_for<C>, B, float, P>;
 
 // The tool's backend-generic commands: <name>_on<B>, instantiated for the CPU in cmd_*.cpp and for
 // CUDA in cuda_commands.cu (when the tool is built with the CUDA backend).

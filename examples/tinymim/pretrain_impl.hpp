@@ -5,11 +5,11 @@
 
 namespace tool {
 
-template <class B>
+template <class B, class P>
 pretrain_args::result run_on(const common_options& c, const pretrain_args& a) {
     return with_model(a.model, [&]<nn::vit_config C>() {
         const auto train_set = load_split(c, "train", C.channels, C.image);
-        auto m = std::make_unique<mae_for<C, B>>();
+        auto m = std::make_unique<mae_for<C, B, P>>();
         m->init(counter_rng(c.seed));
         train::task_options o;
         o.loop = {.name = a.name,
@@ -26,8 +26,8 @@ pretrain_args::result run_on(const common_options& c, const pretrain_args& a) {
         o.mask_ratio = a.mask_ratio;
         o.drop_path = a.drop_path;
         o.crop_scale_min = a.crop_scale_min;
-        std::fprintf(stderr, "pretrain: MAE on %s, %zu images, mask ratio %.2f, batch %zu, lr %.2e\n", a.model.c_str(),
-                     train_set.size(), a.mask_ratio, a.batch, o.loop.lr);
+        std::fprintf(stderr, "pretrain: MAE on %s, %zu images, mask ratio %.2f, batch %zu, lr %.2e, %s\n",
+                     a.model.c_str(), train_set.size(), a.mask_ratio, a.batch, o.loop.lr, P::name);
         return train::pretrain_mae(*m, train_set, o);
     });
 }

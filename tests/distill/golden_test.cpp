@@ -2,6 +2,7 @@
 // tapped last block runs with the 6 heads of the teacher, tapped at its intermediate block 2; and the
 // feature and CLS targets with a learned projection. Loss values <= 1e-5, student gradients <= 1e-4.
 #include "../support/fixture.hpp"
+#include "../support/golden_configs.hpp"
 
 #include "tinymim/distill/distiller.hpp"
 #include "tinymim/io/weights.hpp"
@@ -10,10 +11,8 @@ using namespace tinymim;
 namespace d = tinymim::distill;
 
 namespace {
-constexpr nn::vit_config tcfg{.image = 28, .patch = 4, .channels = 1, .dim = 48, .depth = 3, .heads = 6};
-constexpr nn::vit_config scfg{.image = 28, .patch = 4, .channels = 1, .dim = 24, .depth = 2, .heads = 3};
-using teacher_t = nn::vit<tcfg>;
-using student_t = nn::vit<scfg>;
+using teacher_t = nn::vit<tt::distill_teacher_cfg>;
+using student_t = nn::vit<tt::distill_student_cfg>;
 
 template <class Targets, class Loss>
 void golden(const std::string& name) {

@@ -1,6 +1,7 @@
 // ViT and MAE against timm / PyTorch (tests/reference/make_model_fixtures.py): features, logits, loss and
 // the gradient of every parameter. Tolerances: values 1e-5, gradients 1e-4 (max-norm relative error).
 #include "../support/fixture.hpp"
+#include "../support/golden_configs.hpp"
 
 #include "tinymim/io/weights.hpp"
 #include "tinymim/nn/mae.hpp"
@@ -19,15 +20,7 @@ constexpr nn::vit_config rgb_cfg{.image = 32,
                                  .classes = 10,
                                  .head = nn::pool::avg,
                                  .pos = nn::pos_embed_kind::learned};
-constexpr nn::vit_config fm_cfg{.image = 28,
-                                .patch = 4,
-                                .channels = 1,
-                                .dim = 48,
-                                .depth = 2,
-                                .heads = 3,
-                                .classes = 10,
-                                .head = nn::pool::cls,
-                                .pos = nn::pos_embed_kind::sincos};
+constexpr nn::vit_config fm_cfg = tt::vit_fm_cfg;
 constexpr nn::vit_config mae_enc{.image = 28, .patch = 4, .channels = 1, .dim = 48, .depth = 2, .heads = 3};
 constexpr nn::mae_decoder_config mae_dec{.dim = 32, .depth = 1, .heads = 4};
 

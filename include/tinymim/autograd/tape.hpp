@@ -15,6 +15,7 @@
 #include "tinymim/autograd/arena.hpp"
 #include "tinymim/autograd/grad_pool.hpp"
 #include "tinymim/autograd/no_grad.hpp"
+#include "tinymim/core/bf16.hpp"
 #include "tinymim/core/error.hpp"
 #include "tinymim/tensor/tensor.hpp"
 
@@ -37,6 +38,19 @@ struct slot : slot_base {
     bool* ext_flag = nullptr;  // true once ext_grad holds this step's gradient
     [[nodiscard]] T* grad() const noexcept { return static_cast<T*>(grad_raw); }
 };
+
+// What the tape's scratch memory may hold: values, and bf16 GEMM operands (mixed precision).
+template <class T>
+concept stored_element = element<T> || std::is_same_v<T, bf16>;
+
+// The poison-mode fill of scratch memory: a quiet NaN of the type.
+template <stored_element T>
+[[nodiscard]] constexpr T poison_value() noexcept {
+    if constexpr (std::is_same_v<T, bf16>)
+        return bf16::from_bits(0x7FC0u);
+    else
+        return std::numeric_limits<T>::quiet_NaN();
+}
 
 template <backend B>
 class tape {
@@ -67,10 +81,10 @@ public:
         return s;
     }
     // Temporary memory valid until reset(); filled with NaN in poison mode.
-    template <element T>
+    template <stored_element T>
     [[nodiscard]] T* scratch(std::size_t n) {
         T* p = static_cast<T*>(data_.allocate(n * sizeof(T)));
-        if (poison_) fill(B{}, p, n, std::numeric_limits<T>::quiet_NaN());
+        if (poison_) fill(B{}, p, n, poison_value<T>());
         return p;
     }
     // n host values of a trivially copyable type, valid until reset(): what a backward closure needs
@@ -86,12 +100,12 @@ public:
     // (GELU output, drop-path-scaled gradient). Taken from the gradient pool, given back when the
     // holder goes out of scope, so it is not activation memory: the next op of the same size reuses it.
     // NaN-filled in poison mode.
-    template <element T>
+    template <stored_element T>
     class temporary {
     public:
         temporary(tape& t, std::size_t n)
             : t_(&t), bytes_(n * sizeof(T)), p_(static_cast<T*>(t.grads_.acquire(bytes_))) {
-            if (t.poison_) fill(B{}, p_, n, std::numeric_limits<T>::quiet_NaN());
+            if (t.poison_) fill(B{}, p_, n, poison_value<T>());
         }
         temporary(const temporary&) = delete;
         temporary& operator=(const temporary&) = delete;

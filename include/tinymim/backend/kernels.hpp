@@ -15,6 +15,7 @@
 #include "tinymim/backend/cuda/kernels.cuh"
 #else
 #include "tinymim/backend/cpu/blas/gemm.hpp"
+#include "tinymim/backend/cpu/blas/gemm_bf16.hpp"
 #include "tinymim/backend/cpu/blas/packed_weight.hpp"
 #include "tinymim/backend/cpu/blas/small_gemm.hpp"
 #include "tinymim/backend/cpu/fused/attention_half.hpp"
@@ -22,6 +23,7 @@
 #include "tinymim/backend/cpu/fused/mlp.hpp"
 #include "tinymim/backend/cpu/fused/plan.hpp"
 #include "tinymim/backend/cpu/kernels/attention.hpp"
+#include "tinymim/backend/cpu/kernels/bf16.hpp"
 #include "tinymim/backend/cpu/kernels/losses.hpp"
 #include "tinymim/backend/cpu/kernels/relation_kl.hpp"
 #include "tinymim/backend/cpu/kernels/rows.hpp"

@@ -100,8 +100,8 @@ struct all_qkv_only<std::tuple<X...>> {
 
 template <class M>
 inline constexpr bool is_vit_v = false;
-template <nn::vit_config C, class B, class T>
-inline constexpr bool is_vit_v<nn::vit<C, B, T>> = true;
+template <nn::vit_config C, class B, class T, class P>
+inline constexpr bool is_vit_v<nn::vit<C, B, T, P>> = true;
 }  // namespace detail
 
 // A Vision Transformer type of this library (what a pairing distils from and into).

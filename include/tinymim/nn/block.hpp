@@ -48,18 +48,21 @@ struct block_run {
     bool stop_after_qkv = false;  // relations need only LN1 + qkv: skip the rest
 };
 
-template <std::size_t D, std::size_t Hidden, backend B = cpu, element T = float>
+// P: the precision of the block's products (core/precision.hpp). Under bf16_mixed the block runs as its
+// math below, each linear on bf16 operands and the attention on q, k, v rounded to bf16.
+template <std::size_t D, std::size_t Hidden, backend B = cpu, element T = float, precision_policy P = fp32>
 struct block {
     static_assert(D > 0 && Hidden > 0, "nn::block: widths must be positive");
+    static_assert(precision_fits<P, T>, "nn::block: bf16_mixed keeps float master weights (element float)");
     layer_norm<D, B, T> norm1;
     struct attention_t {
-        linear<D, 3 * D, B, T> qkv;
-        linear<D, D, B, T> proj;
+        linear<D, 3 * D, B, T, P> qkv;
+        linear<D, D, B, T, P> proj;
     } attn;
     layer_norm<D, B, T> norm2;
     struct mlp_t {
-        linear<D, Hidden, B, T> fc1;
-        linear<Hidden, D, B, T> fc2;
+        linear<D, Hidden, B, T, P> fc1;
+        linear<Hidden, D, B, T, P> fc2;
     } mlp;
     std::size_t heads = 1;  // the block's own head count
 
@@ -71,9 +74,11 @@ struct block {
                       "block::forward: the input must be tokens [batch, tokens, D] of the block's width");
         const std::size_t h = run.heads != 0 ? run.heads : heads;
         TINYMIM_CHECK(D % h == 0, "block: width ", D, " does not divide into ", h, " heads");
-        if (trace == nullptr && !run.stop_after_qkv) return forward_fused(t, x, run, h);
+        if constexpr (!P::bf16_operands)
+            if (trace == nullptr && !run.stop_after_qkv) return forward_fused(t, x, run, h);
         auto ln1 = norm1(t, x);
-        auto qkv = attn.qkv(t, ln1);
+        // q, k, v are the attention's operands: under bf16_mixed they are rounded to bf16 values.
+        auto qkv = ops::linear(ln1, attn.qkv.weight.on(t), attn.qkv.bias.on(t), P{}, true);
         if (trace != nullptr) {  // per-head copies only for the block a distillation target reads
             trace->input = x;
             trace->ln1 = ln1;

@@ -1,4 +1,4 @@
-// nn::linear<In, Out>: weight [Out, In] and bias [Out], as torch.nn.Linear.
+// nn::linear<In, Out>: weight [Out, In] and bias [Out], as torch.nn.Linear; its products in precision P.
 #pragma once
 
 #include <string>
@@ -10,15 +10,16 @@
 
 namespace tinymim::nn {
 
-template <std::size_t In, std::size_t Out, backend B = cpu, element T = float>
+template <std::size_t In, std::size_t Out, backend B = cpu, element T = float, precision_policy P = fp32>
 struct linear {
     static_assert(In > 0 && Out > 0, "nn::linear: feature counts must be positive");
+    static_assert(precision_fits<P, T>, "nn::linear: bf16_mixed keeps float master weights (element float)");
     parameter<shape<Out, In>, B, T> weight;
     parameter<shape<Out>, B, T> bias;
 
     template <class S>
     [[nodiscard]] auto operator()(tape<B>& t, const var<T, S, B>& x) {
-        return ops::linear(x, weight.on(t), bias.on(t));
+        return ops::linear(x, weight.on(t), bias.on(t), P{});
     }
     void init_xavier(const counter_rng& rng) {
         init::xavier_uniform(weight.value, In, Out, rng);

@@ -77,7 +77,8 @@ struct mae_mask {
     }
 };
 
-template <vit_config Enc, mae_decoder_config Dec, backend B = cpu, element T = float>
+// Prec: the precision of encoder and decoder products (core/precision.hpp).
+template <vit_config Enc, mae_decoder_config Dec, backend B = cpu, element T = float, precision_policy Prec = fp32>
 class mae {
     static_assert(Enc.head == pool::none, "mae: the encoder configuration must have no head (pool::none)");
     static_assert(Enc.class_token, "mae: the encoder must have a class token, as MAE's");
@@ -85,20 +86,21 @@ class mae {
                   "mae: the decoder width must be a multiple of its head count and of 4");
 
 public:
-    using encoder_type = vit<Enc, B, T>;
+    using encoder_type = vit<Enc, B, T, Prec>;
     using backend_type = B;
     using value_type = T;
+    using precision_type = Prec;
     static constexpr std::size_t D = Enc.dim, Dd = Dec.dim, P = Enc.patches(), patch = Enc.patch;
     static constexpr std::size_t pixels = Enc.patch_dim();
     using image_shape = typename encoder_type::image_shape;
 
     encoder_type encoder;
-    linear<D, Dd, B, T> decoder_embed;
+    linear<D, Dd, B, T, Prec> decoder_embed;
     parameter<shape<1, 1, Dd>, B, T> mask_token;
     tensor<T, shape<1, P + 1, Dd>, B> decoder_pos_embed;  // fixed sin-cos
-    std::array<block<Dd, Dd * Dec.mlp_ratio, B, T>, Dec.depth> decoder_blocks;
+    std::array<block<Dd, Dd * Dec.mlp_ratio, B, T, Prec>, Dec.depth> decoder_blocks;
     layer_norm<Dd, B, T> decoder_norm;
-    linear<Dd, pixels, B, T> decoder_pred;
+    linear<Dd, pixels, B, T, Prec> decoder_pred;
     bool norm_pix_loss = true;
 
     mae() {

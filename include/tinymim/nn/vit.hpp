@@ -1,4 +1,5 @@
-// nn::vit<cfg, B, T>: a Vision Transformer as timm/MAE build it, with their parameter names.
+// nn::vit<cfg, B, T, Prec>: a Vision Transformer as timm/MAE build it, with their parameter names; Prec the precision
+// of its products (fp32, or bf16_mixed: core/precision.hpp).
 #pragma once
 
 #include <array>
@@ -30,8 +31,9 @@ struct vit_run {
     std::size_t trace_heads = 0;     // head count for the traced block (0: its own) — the adaptive block
 };
 
-template <vit_config Cfg, backend B = cpu, element T = float>
+template <vit_config Cfg, backend B = cpu, element T = float, precision_policy Prec = fp32>
 class vit {
+    static_assert(precision_fits<Prec, T>, "nn::vit: bf16_mixed keeps float master weights (element float)");
     static_assert(Cfg.patch > 0 && Cfg.image % Cfg.patch == 0,
                   "vit_config: the image size must be a multiple of the patch size");
     static_assert(Cfg.heads > 0 && Cfg.dim % Cfg.heads == 0,
@@ -48,10 +50,11 @@ public:
     static constexpr bool has_cls = Cfg.class_token;
     using backend_type = B;
     using value_type = T;
+    using precision_type = Prec;
     using image_shape = shape<dyn, C, H, W>;
     using patch_tokens_shape = shape<dyn, P, D>;
     using tokens_shape = shape<dyn, N, D>;
-    using block_type = block<D, Cfg.hidden(), B, T>;
+    using block_type = block<D, Cfg.hidden(), B, T, Prec>;
     template <class S = tokens_shape>
     using trace_type = block_trace<T, S, B>;
 
@@ -90,7 +93,7 @@ public:
     // Patch tokens + their position embedding, no CLS: [B, P, D].
     [[nodiscard]] var<T, patch_tokens_shape, B> embed(tape<B>& t, const var<T, image_shape, B>& images) {
         auto patches = ops::patchify<patch>(images);
-        auto x = ops::linear(patches, patch_weight.on(t), patch_bias.on(t));
+        auto x = ops::linear(patches, patch_weight.on(t), patch_bias.on(t), Prec{});
         return ops::add(x, ops::slice_tokens<(has_cls ? 1 : 0), P>(pos_embed_var(t)));
     }
 
@@ -151,11 +154,11 @@ public:
         static_assert(Cfg.head != pool::none, "vit::forward_head: this configuration has no head (pool::none)");
         if constexpr (Cfg.head == pool::avg) {
             auto pooled = ops::mean<1>(ops::slice_tokens<(has_cls ? 1 : 0), P>(features));
-            return ops::linear(fc_norm(t, pooled), head_weight.on(t), head_bias.on(t));
+            return ops::linear(fc_norm(t, pooled), head_weight.on(t), head_bias.on(t), Prec{});
         } else {
             auto cls = ops::slice_tokens<0, 1>(features);
             auto flat = cls.view_as(extents<shape<dyn, D>>({features.extent(0), D}));
-            return ops::linear(flat, head_weight.on(t), head_bias.on(t));
+            return ops::linear(flat, head_weight.on(t), head_bias.on(t), Prec{});
         }
     }
 

@@ -24,6 +24,7 @@ struct checkpoint_meta {
     std::uint64_t seed = 0;
     std::vector<std::uint64_t> optim_steps;
     double best_metric = 0;
+    std::string precision = "fp32";  // the policy that trained it (fp32 / bf16); the weights are fp32 either way
 };
 
 namespace detail {
@@ -56,7 +57,8 @@ public:
                          {"model", meta.model},
                          {"seed", meta.seed},
                          {"optim_steps", meta.optim_steps},
-                         {"best_metric", meta.best_metric}};
+                         {"best_metric", meta.best_metric},
+                         {"precision", meta.precision}};
         w_.set_metadata("tinymim", j.dump());
         w_.write(path);
     }
@@ -86,6 +88,7 @@ private:
         m.seed = j.at("seed").get<std::uint64_t>();
         m.optim_steps = j.at("optim_steps").get<std::vector<std::uint64_t>>();
         m.best_metric = j.value("best_metric", 0.0);
+        m.precision = j.value("precision", std::string("fp32"));
     } catch (const nlohmann::json::exception& e) {
         throw tinymim::error("checkpoint '" + path.string() + "': malformed metadata: " + e.what());
     }

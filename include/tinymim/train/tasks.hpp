@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -43,10 +44,21 @@ void save_model_checkpoint(const std::filesystem::path& p, std::size_t step, con
     checkpoint_writer<typename Model::value_type> w;
     w.add_model("model.", m);
     w.add_optimizer(opt);
-    w.write(p, {.step = step, .kind = kind, .seed = seed, .optim_steps = opt.step_counts()});
+    w.write(p, {.step = step,
+                .kind = kind,
+                .seed = seed,
+                .optim_steps = opt.step_counts(),
+                .precision = Model::precision_type::name});
+}
+// A run resumed in another precision than the one that wrote its checkpoint: allowed (the master weights
+// and optimizer state are fp32 either way), and said.
+inline void note_precision(const std::filesystem::path& p, const checkpoint_meta& meta, const char* now) {
+    if (meta.precision != now)
+        std::fprintf(stderr, "resuming %s, trained in %s, in %s\n", p.c_str(), meta.precision.c_str(), now);
 }
 template <class Model, class Opt>
 void load_model_checkpoint(const std::filesystem::path& p, const checkpoint_meta& meta, Model& m, Opt& opt) {
+    note_precision(p, meta, Model::precision_type::name);
     load_checkpoint_group(p, "model.", m);
     load_checkpoint_optimizer(p, opt, meta);
 }
@@ -173,9 +185,14 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
         w.add_model("student.", dist.student());
         w.add_model("distiller.", dist);
         w.add_optimizer(dist.optimizer());
-        w.write(p, {.step = s, .kind = "distill", .seed = o.loop.seed, .optim_steps = dist.optimizer().step_counts()});
+        w.write(p, {.step = s,
+                    .kind = "distill",
+                    .seed = o.loop.seed,
+                    .optim_steps = dist.optimizer().step_counts(),
+                    .precision = Distiller::student_type::precision_type::name});
     };
     auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
+        detail::note_precision(p, meta, Distiller::student_type::precision_type::name);
         load_checkpoint_group(p, "student.", dist.student());
         load_checkpoint_group(p, "distiller.", dist);
         load_checkpoint_optimizer(p, dist.optimizer(), meta);

@@ -80,10 +80,17 @@ BOOST_DATA_TEST_CASE(op_agrees_with_cpu, bdata::make(op_case_names()), name) {
 // Whole models: the float rounding of six blocks adds up (1e-4); weights after AdamW steps are held to
 // 5e-3 (AdamW divides by sqrt(v): small gradients' rounding differences grow in the update), except the
 // key biases, whose gradient is pure rounding noise (models_impl.hpp): those are bounded, not compared.
+// In bf16_mixed both backends round the same operands to bf16, but a float difference of 1e-7 in a value
+// next to a rounding boundary moves its bf16 copy by one bf16 ulp (2^-8 relative), which later products
+// carry: 2e-2 allows a few flipped roundings per tensor. bf16_mixed itself is 0.1-3.6 % from float64 on the
+// golden ViT (tests/precision/autocast_test.cpp), so this compares the backends, not the precision.
 BOOST_DATA_TEST_CASE(model_agrees_with_cpu, bdata::make(model_case_names()), name) {
     const auto cpu = run_model_case<tinymim::backends::cpu>(name);
     const auto gpu = run_model_case<tinymim::backends::cuda>(name);
-    compare(gpu, cpu, 1e-4, 5e-3);
+    if (name.ends_with("_bf16"))
+        compare(gpu, cpu, 2e-2, 2e-2);
+    else
+        compare(gpu, cpu, 1e-4, 5e-3);
 }
 
 BOOST_AUTO_TEST_CASE(gradient_checks_in_double_on_the_gpu) {

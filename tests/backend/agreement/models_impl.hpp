@@ -45,6 +45,42 @@ tensor<float, S, B> random_images(const extents<S>& e, std::uint64_t seed) {
     return x;
 }
 
+// A ViT training step (forward, label-smoothed cross-entropy, backward) in precision Prec.
+template <class B, class Prec>
+case_result vit_train_step() {
+    case_result r;
+    auto scalar = [](const auto& v) {
+        float x = 0;
+        B::copy_to_host(&x, v.data(), sizeof x);
+        return std::vector<double>{double(x)};
+    };
+    constexpr nn::vit_config cfg{.image = 28,
+                                 .patch = 4,
+                                 .channels = 1,
+                                 .dim = 96,
+                                 .depth = 6,
+                                 .heads = 3,
+                                 .classes = 10,
+                                 .head = nn::pool::avg};
+    using M = nn::vit<cfg, B, float, Prec>;
+    auto m = std::make_unique<M>();
+    m->init(counter_rng(1));
+    auto img = random_images<B>(extents<typename M::image_shape>({8, 1, 28, 28}), 2);
+    std::vector<std::int32_t> labels{0, 1, 2, 3, 4, 5, 6, 7};
+    tensor<std::int32_t, shape<dyn>, B> lab({8});
+    lab.copy_from(labels);
+    tape<B> t;
+    auto logits = m->forward(t, input(t, img), {.training = true, .drop_path = 0.1, .rng = counter_rng(3)});
+    auto loss = ops::cross_entropy(logits, lab, 0.1f);
+    r.names.push_back("loss");
+    r.arrays.push_back(scalar(loss));
+    r.names.push_back("logits");
+    r.arrays.push_back(harness<B>::host(logits.data(), logits.size()));
+    loss.backward();
+    add_params(r, *m, true);
+    return r;
+}
+
 template <class B>
 case_result run_model_case(const std::string& name) {
     case_result r;
@@ -53,33 +89,8 @@ case_result run_model_case(const std::string& name) {
         B::copy_to_host(&x, v.data(), sizeof x);
         return std::vector<double>{double(x)};
     };
-    if (name == "vit_fm_tiny_train_step") {
-        constexpr nn::vit_config cfg{.image = 28,
-                                     .patch = 4,
-                                     .channels = 1,
-                                     .dim = 96,
-                                     .depth = 6,
-                                     .heads = 3,
-                                     .classes = 10,
-                                     .head = nn::pool::avg};
-        using M = nn::vit<cfg, B>;
-        auto m = std::make_unique<M>();
-        m->init(counter_rng(1));
-        auto img = random_images<B>(extents<typename M::image_shape>({8, 1, 28, 28}), 2);
-        std::vector<std::int32_t> labels{0, 1, 2, 3, 4, 5, 6, 7};
-        tensor<std::int32_t, shape<dyn>, B> lab({8});
-        lab.copy_from(labels);
-        tape<B> t;
-        auto logits = m->forward(t, input(t, img), {.training = true, .drop_path = 0.1, .rng = counter_rng(3)});
-        auto loss = ops::cross_entropy(logits, lab, 0.1f);
-        r.names.push_back("loss");
-        r.arrays.push_back(scalar(loss));
-        r.names.push_back("logits");
-        r.arrays.push_back(harness<B>::host(logits.data(), logits.size()));
-        loss.backward();
-        add_params(r, *m, true);
-        return r;
-    }
+    if (name == "vit_fm_tiny_train_step") return vit_train_step<B, fp32>();
+    if (name == "vit_fm_tiny_train_step_bf16") return vit_train_step<B, bf16_mixed>();
     if (name == "mae_fm_tiny_loss") {
         using M = nn::mae<nn::fm_tiny, nn::mae_decoder_fm, B>;
         auto m = std::make_unique<M>();

@@ -3,6 +3,7 @@
 
 #include "tinymim/backend/cuda/activation.cuh"
 #include "tinymim/backend/cuda/attention.cuh"
+#include "tinymim/backend/cuda/bf16.cuh"
 #include "tinymim/backend/cuda/cuda.cuh"
 #include "tinymim/backend/cuda/elementwise.cuh"
 #include "tinymim/backend/cuda/gemm.cuh"
