@@ -10,15 +10,15 @@
 #include "tinymim/backend/cuda/launch.cuh"
 #include "tinymim/core/bf16.hpp"
 
-namespace tinymim::backends {
-
-namespace cuda_detail {
+namespace tinymim::cuda_detail {
 __device__ inline std::uint16_t bf16_bits(float f) {
     const std::uint32_t x = __float_as_uint(f);
     if ((x & 0x7F800000u) == 0x7F800000u && (x & 0x7FFFFFu) != 0) return std::uint16_t((x >> 16) | 0x40u);
     return std::uint16_t((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
 }
-}  // namespace cuda_detail
+}  // namespace tinymim::cuda_detail
+
+namespace tinymim::backends {
 
 inline void to_bf16(cuda, std::size_t n, const float* src, bf16* dst) {
     auto* out = reinterpret_cast<std::uint16_t*>(dst);
