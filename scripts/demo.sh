@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}  # cache hits across clones in other folders
 bash scripts/install-deps.sh
 build=build
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache ${TINYMIM_CMAKE_ARGS:-}
+source scripts/choose-blas.sh  # oneMKL, else OpenBLAS: blas_args
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "${blas_args[@]}" \
+      ${TINYMIM_CMAKE_ARGS:-}
 cmake --build "$build" -j "$(nproc)" --target tinymim_tool
 exec "$build/examples/tinymim" demo --out runs/demo "$@"

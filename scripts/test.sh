@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds tinymim and its tests (Release, ccache), and runs every test.
+# Installs the dependencies (oneMKL included, else OpenBLAS: scripts/choose-blas.sh), builds tinymim and its
+# tests (Release, ccache), and runs every test.
 # Usage: scripts/test.sh [build-dir]     (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,8 @@ if [[ -z "${CUDACXX:-}" ]] && ! command -v nvcc > /dev/null && [[ -x /usr/local/
 fi
 build=${1:-build}
 jobs=$(nproc)
+source scripts/choose-blas.sh  # oneMKL, else OpenBLAS: blas_args
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
-      -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache ${TINYMIM_CMAKE_ARGS:-}
+      -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache "${blas_args[@]}" ${TINYMIM_CMAKE_ARGS:-}
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" -j "$jobs" --output-on-failure
