@@ -150,4 +150,33 @@ BOOST_AUTO_TEST_CASE(writing_is_atomic_and_replaces_whole_files) {
         BOOST_TEST(e.path().filename().string().find(".tmp.") == std::string::npos, "left a temp file: " << e.path());
 }
 
+
+
+// Found by tests/fuzz/safetensors_roundtrip_fuzz.cpp (its input is in tests/fuzz/corpus/safetensors_roundtrip/):
+// a name that is not UTF-8 made the JSON writer throw its own exception at write(); it is now refused when
+// added, with a tinymim::error that says why, and nothing is written.
+BOOST_AUTO_TEST_CASE(names_and_metadata_must_be_utf8) {
+    const float v[1] = {1.0f};
+    for (const std::string& bad : {std::string("w\xA3\xFF"), std::string("\xC0\xAF"), std::string("\xED\xA0\x80"),
+                                  std::string("\xF4\x90\x80\x80"), std::string("ok\xE2\x82")}) {
+        safetensors_writer w;
+        try {
+            w.add(bad, {1}, v);
+            BOOST_FAIL("a name that is not UTF-8 was accepted");
+        } catch (const tinymim::error& e) {
+            BOOST_TEST(std::string(e.what()).find("not valid UTF-8") != std::string::npos, e.what());
+        }
+        BOOST_CHECK_THROW(w.set_metadata("k", bad), tinymim::error);
+    }
+    safetensors_writer w;  // well-formed multi-byte names and metadata stay fine
+    w.add("blocks.0.\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", {1}, v);
+    w.set_metadata("note", "\xE2\x9C\x93");
+    const auto p = fs::temp_directory_path() / "tinymim_utf8_names.safetensors";
+    w.write(p);
+    safetensors_reader r(p);
+    BOOST_TEST(r.find("blocks.0.\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80") != nullptr);
+    BOOST_TEST(r.metadata().at("note") == "\xE2\x9C\x93");
+    fs::remove(p);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -295,6 +295,39 @@ private:
     std::map<std::string, std::string> metadata_;
 };
 
+namespace detail {
+// Whether s is well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF): the header
+// is JSON, whose strings are UTF-8, and a name that is not would make the JSON writer throw.
+[[nodiscard]] inline bool utf8_valid(const std::string& s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = 0;
+        std::uint32_t cp = 0, min = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, cp = c & 0x1F, min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, cp = c & 0x0F, min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (i + n >= s.size()) return false;  // the continuation bytes run past the end
+        for (std::size_t k = 1; k <= n; ++k) {
+            const auto d = static_cast<unsigned char>(s[i + k]);
+            if ((d & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (d & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += n + 1;
+    }
+    return true;
+}
+}  // namespace detail
+
 // Collects tensors and writes one safetensors file atomically (temp file, fsync, rename).
 // Values are stored as `type` (converted from the source element type; F16/BF16 round to nearest even).
 class safetensors_writer {
@@ -302,6 +335,7 @@ public:
     template <class T>
     void add(const std::string& name, const std::vector<std::size_t>& shape, const T* values, dtype type) {
         TINYMIM_CHECK(!name.empty() && name != "__metadata__", "safetensors: invalid tensor name '", name, "'");
+        TINYMIM_CHECK(detail::utf8_valid(name), "safetensors: tensor name '", name, "' is not valid UTF-8");
         TINYMIM_CHECK(!names_.count(name), "safetensors: tensor '", name, "' added twice");
         std::size_t n = 1;
         for (auto e : shape) n *= e;
@@ -354,7 +388,11 @@ public:
     void add(const std::string& name, const std::vector<std::size_t>& shape, const T* values) {
         add(name, shape, values, default_dtype<T>());
     }
-    void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
+    void set_metadata(const std::string& key, const std::string& value) {
+        TINYMIM_CHECK(detail::utf8_valid(key) && detail::utf8_valid(value), "safetensors: metadata '", key,
+                      "' is not valid UTF-8");
+        metadata_[key] = value;
+    }
 
     void write(const std::filesystem::path& path) const {
         nlohmann::json h = nlohmann::json::object();
