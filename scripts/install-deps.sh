@@ -2,7 +2,8 @@
 # Installs what tinymim needs on Debian 12 (run as root). Safe to run again.
 set -euo pipefail
 packages=(build-essential cmake ccache libeigen3-dev libboost-test-dev nlohmann-json3-dev libcli11-dev
-          libstb-dev zlib1g-dev libopenblas-openmp-dev libbenchmark-dev gnuplot-nox dataset-fashion-mnist
+          zlib1g-dev libpng-dev libturbojpeg0-dev libjpeg62-turbo-dev libopenblas-openmp-dev libbenchmark-dev
+          gnuplot-nox dataset-fashion-mnist
           python3 ca-certificates)  # python3: CI's checks and scripts/install-mkl.sh (HTTPS to PyPI)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,30 +1,18 @@
-// ImageFolder: one sub-folder per class of PNG / JPEG files (read with stb_image), resized to a fixed
+// ImageFolder: one sub-folder per class of PNG / JPEG files (decoded by io::decode_image), resized to a fixed
 // size on load, as an image_dataset. Classes are the sorted sub-folder names, as torchvision does.
 #pragma once
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
-
-#define STB_IMAGE_STATIC  // a private copy per translation unit: the library stays header-only
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#endif
-#include <stb/stb_image.h>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
 
 #include "tinymim/core/error.hpp"
 #include "tinymim/data/augment.hpp"
 #include "tinymim/data/dataset.hpp"
+#include "tinymim/io/decode_image.hpp"
 
 namespace tinymim::io {
 
@@ -32,18 +20,18 @@ namespace tinymim::io {
 // appending [C, size, size] bytes to out. A corrupt or unreadable file is an error naming it.
 inline void read_image(const std::filesystem::path& p, std::size_t channels, std::size_t size,
                        std::vector<std::uint8_t>& out) {
-    int w = 0, h = 0, n = 0;
-    unsigned char* px = stbi_load(p.c_str(), &w, &h, &n, int(channels));
-    if (px == nullptr)
-        throw tinymim::error("image '" + p.string() + "': cannot decode (" + std::string(stbi_failure_reason()) + ")");
-    std::vector<std::uint8_t> planar(channels * std::size_t(w) * std::size_t(h));
-    for (std::size_t i = 0; i < std::size_t(w) * std::size_t(h); ++i)
-        for (std::size_t c = 0; c < channels; ++c) planar[c * std::size_t(w * h) + i] = px[i * channels + c];
-    stbi_image_free(px);
+    std::ifstream in(p, std::ios::binary);
+    TINYMIM_CHECK(in.good(), "image '", p.string(), "': cannot open it");
+    const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    TINYMIM_CHECK(!in.bad(), "image '", p.string(), "': read error");
+    const decoded_image im = decode_image(bytes.data(), bytes.size(), channels, "image '" + p.string() + "'");
+    const std::size_t w = im.width, h = im.height;
+    std::vector<std::uint8_t> planar(channels * w * h);
+    for (std::size_t i = 0; i < w * h; ++i)
+        for (std::size_t c = 0; c < channels; ++c) planar[c * w * h + i] = im.pixels[i * channels + c];
     std::vector<float> f(channels * size * size);
     data::crop_box whole{0, 0, double(h), double(w), false};
-    data::render(planar.data(), channels, std::size_t(h), std::size_t(w), whole, size, size, {}, counter_rng(0), {}, {},
-                 f.data());
+    data::render(planar.data(), channels, h, w, whole, size, size, {}, counter_rng(0), {}, {}, f.data());
     for (float v : f) out.push_back(std::uint8_t(std::clamp(std::lround(v * 255.0f), 0L, 255L)));
 }
 
