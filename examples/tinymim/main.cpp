@@ -2,11 +2,16 @@
 #include <cstdio>
 #include <exception>
 
+#include <tinymim/train/stop.hpp>
+
 #include "cli.hpp"
 
 int main(int argc, char** argv) {
     const auto cl = tool::make_command_line();
     CLI11_PARSE(cl->app, argc, argv);
+    // SIGTERM / SIGINT: the step in progress finishes, its checkpoint is written, and the exit status is
+    // 128 + the signal, as a shell reports a job the signal ended; a second signal ends it at once.
+    const tinymim::train::stop_on_signals stop_guard;
     try {
         if (*cl->pretrain_cmd) {
             const auto r = tool::run(cl->common, cl->pretrain);
@@ -32,6 +37,9 @@ int main(int argc, char** argv) {
         } else if (*cl->demo_cmd) {
             tool::run_demo(cl->common, cl->demo);
         }
+    } catch (const tinymim::train::stopped& e) {
+        std::fprintf(stderr, "tinymim: %s (--resume)\n", e.what());
+        return e.signal() != 0 ? 128 + e.signal() : 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "tinymim: error: %s\n", e.what());
         return 1;

@@ -1,5 +1,6 @@
 // The training loop shared by every task: schedule, progress bar, metrics CSV, NaN/Inf guard, atomic
-// checkpoints and exact resume. A task supplies how to do one step and how to save / restore itself.
+// checkpoints, exact resume, and a clean stop at a step boundary when asked (stop.hpp). A task supplies how to do one
+// step and how to save / restore itself.
 #pragma once
 
 #include <cmath>
@@ -10,10 +11,12 @@
 #include <vector>
 
 #include "tinymim/core/error.hpp"
+#include "tinymim/io/writable_folder.hpp"
 #include "tinymim/optim/schedule.hpp"
 #include "tinymim/train/checkpoint.hpp"
 #include "tinymim/train/metrics.hpp"
 #include "tinymim/train/progress.hpp"
+#include "tinymim/train/stop.hpp"
 
 namespace tinymim::train {
 
@@ -51,6 +54,7 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
                      Step&& step, Save&& save, Load&& load,
                      const std::function<void(std::size_t epoch)>& on_epoch = {}) {
     std::filesystem::create_directories(o.out);
+    io::check_writable_folder(o.out);  // a read-only or full folder fails here, not at the first checkpoint
     const std::size_t spe = o.steps_per_epoch ? std::min(o.steps_per_epoch, batches_per_epoch) : batches_per_epoch;
     const std::size_t total = spe * o.epochs;
     TINYMIM_CHECK(total > 0, o.name, ": nothing to do (", o.epochs, " epochs of ", spe, " steps)");
@@ -91,7 +95,21 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
         }
         const bool epoch_end = (s + 1) % spe == 0;
         if (epoch_end && on_epoch) on_epoch(s / spe);
-        if ((o.checkpoint_every ? (s + 1) % o.checkpoint_every == 0 : epoch_end) || s + 1 == end) save(ckpt, s + 1);
+        const bool saved = (o.checkpoint_every ? (s + 1) % o.checkpoint_every == 0 : epoch_end) || s + 1 == end;
+        if (saved) save(ckpt, s + 1);
+        if (stop_requested() && s + 1 < end) {
+            if (!saved) save(ckpt, s + 1);
+            const int sig = stop_signal();
+            clear_stop();
+            bar.end_line();
+            throw stopped(o.name + ": stopped " +
+                              (sig == SIGTERM  ? "by SIGTERM"
+                               : sig == SIGINT ? "by SIGINT"
+                                               : "on request") +
+                              " after step " + std::to_string(s + 1) + " of " + std::to_string(total) + "; " +
+                              ckpt.string() + " holds it, and resuming from it continues exactly",
+                          s + 1, sig);
+        }
     }
     res.steps = end;
     res.images_per_second = bar.images_per_second();

@@ -52,6 +52,10 @@ public:
                      format_time(eta).c_str(), lr, t.c_str(), tty_ && !last ? "" : "\n");
         std::fflush(out_);
     }
+    // Ends the line a terminal's bar is redrawn on, so that what follows starts on its own line.
+    void end_line() {
+        if (tty_) std::fputc('\n', out_);
+    }
     [[nodiscard]] double images_per_second() const noexcept { return last_ips_; }
     [[nodiscard]] double seconds() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
 
