@@ -18,8 +18,8 @@ template <element T, class S, class SL, backend B>
 [[nodiscard]] auto cross_entropy(const var<T, S, B>& logits, const tensor<std::int32_t, SL, B>& labels,
                                  T smoothing = T(0)) {
     const std::size_t c = logits.extent(S::rank - 1), rows = logits.size() / c;
-    TINYMIM_CHECK(labels.size() == rows, "cross_entropy: ", rows, " rows of logits ", logits.shape().str(), " but ",
-                  labels.size(), " labels");
+    TINYMIM_CHECK(labels.size() == rows, "cross_entropy: logits ", logits.shape().str(), " have ", rows,
+                  " rows, labels ", labels.shape().str(), " hold ", labels.size());
     TINYMIM_CHECK(smoothing >= T(0) && smoothing < T(1), "cross_entropy: label smoothing ", smoothing,
                   " outside [0, 1)");
     if constexpr (B::host_memory) {  // labels checked where the host can read them
