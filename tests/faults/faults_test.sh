@@ -73,8 +73,8 @@ cmp -s "$work/truncated/mae.ckpt" "$work/ckpt_truncated" || fail "truncated: the
 
 # SIGTERM during training: the step finishes, its checkpoint is written, exit status 143; the resume then
 # ends exactly where an uninterrupted run ends.
-run whole 0 -- train "$work/whole" 60
-"$driver" train "$work/term" 60 > "$work/term.out" 2> "$work/term.err" &
+run whole 0 -- train "$work/whole" 30
+"$driver" train "$work/term" 30 > "$work/term.out" 2> "$work/term.err" &
 pid=$!
 for _ in $(seq 1 600); do  # until a few steps are logged (at most 60 s)
   [[ -f $work/term/mae_metrics.csv ]] && (($(wc -l < "$work/term/mae_metrics.csv") > 5)) && break
@@ -86,9 +86,9 @@ status=$?
 [[ $status == 143 ]] || fail "sigterm: exit status $status, expected 143"
 expect_in term "stopped by SIGTERM after step"
 step=$(grep -o 'after step [0-9]*' "$work/term.err" | grep -o '[0-9]*$')
-if [[ -n $step ]] && ((step < 480)); then
+if [[ -n $step ]] && ((step < 240)); then
   "$driver" check "$work/term/mae.ckpt" | grep -q "step $step, loaded" || fail "sigterm: the checkpoint is not at step $step"
-  run term_resume 0 -- train "$work/term" 60 --resume
+  run term_resume 0 -- train "$work/term" 30 --resume
   expect_in term_resume "resumed from $work/term/mae.ckpt at step $step"
   cmp -s "$work/whole/mae.safetensors" "$work/term/mae.safetensors" ||
     fail "sigterm: the resumed run's weights differ from the uninterrupted run's"
