@@ -34,7 +34,8 @@ struct qq_tempered {
 };
 
 // JS(P || Q) = ½ KL(P || M) + ½ KL(Q || M), M = ½ (P + Q), from logits; averaged over rows.
-// Written with ordinary differentiable ops, so autograd provides the gradient.
+// Written with ordinary differentiable ops (ops/unary.hpp for the log), so autograd provides the gradient and
+// the same code runs on the GPU.
 struct jensen_shannon {
     static constexpr bool needs_distribution = true;
     static constexpr const char* name = "js";
@@ -45,30 +46,12 @@ struct jensen_shannon {
         auto p = ops::softmax(teacher_logits);
         auto q = ops::softmax(student_logits);
         auto m = ops::scale(ops::add(p, q), T(0.5));
-        auto log_m = log_of(m);
+        auto log_m = ops::log(m);  // ops/unary.hpp: runs on every backend
         // KL(X || M) = sum X (log X - log M); log X from log_softmax for stability.
         auto kl_p = ops::sum(ops::mul(p, ops::sub(ops::log_softmax(teacher_logits), log_m)));
         auto kl_q = ops::sum(ops::mul(q, ops::sub(ops::log_softmax(student_logits), log_m)));
         const std::size_t rows = student_logits.size() / student_logits.extent(VS::rank - 1);
         return ops::scale(ops::add(kl_p, kl_q), T(0.5 / double(rows)));
-    }
-
-private:
-    // An op of our own: y = log(m) for positive m, forward and backward side by side (CPU memory).
-    template <class V>
-    static auto log_of(const V& m) {
-        using T = typename V::value_type;
-        using B = typename V::backend_type;
-        auto y = make_output<T>(m.get_tape(), m.shape(), m.requires_grad());
-        for (std::size_t i = 0; i < m.size(); ++i) y.data()[i] = std::log(m.data()[i]);
-        if (y.requires_grad()) {  // d log m = dm / m, accumulated (+=) as the tape's convention says
-            auto *sm = m.get_slot(), *sy = y.get_slot();
-            m.get_tape().record(sy, [=](tape<B>& t) {
-                T* g = t.grad(sm);
-                for (std::size_t i = 0; i < sm->size; ++i) g[i] += sy->grad()[i] / sm->value[i];
-            });
-        }
-        return y;
     }
 };
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "tinymim/backend/cpu/kernels/elementwise.hpp"
+#include "tinymim/backend/cpu/kernels/map.hpp"
 #include "tinymim/backend/cpu/kernels/tokens.hpp"
 #include "tinymim/backend/kinds.hpp"
 

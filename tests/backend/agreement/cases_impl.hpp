@@ -23,6 +23,7 @@
 #include <tinymim/ops/reduce.hpp>
 #include <tinymim/ops/softmax.hpp>
 #include <tinymim/ops/tokens.hpp>
+#include <tinymim/ops/unary.hpp>
 #include <tinymim/optim/adamw.hpp>
 
 #include "agreement.hpp"
@@ -164,6 +165,25 @@ std::map<std::string, op_fn<B>> op_cases() {
         return h.finish(ops::layer_norm(x, T(1e-6)));
     };
     c["gelu"] = [](h_t& h) { return h.finish(ops::gelu(h.leaf_var("x", extents<S2>({70, 130}), 2.0))); };
+    // ops/unary.hpp through ops::map: grouped, three functions per case (x ~ N(0, 4); p ~ N(3, 0.25) > 0).
+    c["unary_exp_tanh_sigmoid"] = [](h_t& h) {
+        auto x = h.leaf_var("x", extents<S2>({70, 130}), 2.0);
+        return h.finish(ops::add(ops::add(ops::exp(ops::scale(x, T(0.25))), ops::tanh(x)), ops::sigmoid(x)));
+    };
+    c["unary_log_sqrt_rsqrt_pow"] = [](h_t& h) {
+        auto p = h.leaf_var("p", extents<S2>({70, 130}), 0.5, 3.0);
+        return h.finish(ops::add(ops::add(ops::log(p), ops::sqrt(p)), ops::add(ops::rsqrt(p), ops::pow(p, 1.7))));
+    };
+    c["unary_abs_square_relu_clamp"] = [](h_t& h) {
+        auto x = h.leaf_var("x", extents<S2>({70, 130}), 2.0);
+        return h.finish(
+            ops::add(ops::add(ops::abs(x), ops::square(x)), ops::add(ops::relu(x), ops::clamp(x, -1.0, 1.5))));
+    };
+    c["div_broadcast"] = [](h_t& h) {
+        auto a = h.leaf_var("a", extents<S3>({3, 40, 96}));
+        auto b = h.leaf_var("b", extents<shape<dyn>>({96}), 0.5, 3.0);
+        return h.finish(ops::div(a, b));
+    };
     c["softmax"] = [](h_t& h) {
         return h.finish(ops::softmax(h.leaf_var("x", extents<S3>({4, 50, 300}), 3.0), T(0.8)));
     };

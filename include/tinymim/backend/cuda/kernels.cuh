@@ -8,4 +8,5 @@
 #include "tinymim/backend/cuda/elementwise.cuh"
 #include "tinymim/backend/cuda/gemm.cuh"
 #include "tinymim/backend/cuda/losses.cuh"
+#include "tinymim/backend/cuda/map.cuh"
 #include "tinymim/backend/cuda/tokens.cuh"
