@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
     const auto cl = tool::make_command_line();
     CLI11_PARSE(cl->app, argc, argv);
     // SIGTERM / SIGINT: the step in progress finishes, its checkpoint is written, and the exit status is
-    // 128 + the signal, as a shell reports a job the signal ended; a second signal ends it at once.
+    // 128 + the signal, as a shell reports a job the signal ended; the same signal again ends it at once.
     const tinymim::train::stop_on_signals stop_guard;
     try {
         if (*cl->pretrain_cmd) {

@@ -1,7 +1,7 @@
 // Stopping a training run at the next step boundary: train::request_stop() (any thread, or a signal
 // handler) makes run_loop write its checkpoint after the step in progress and throw train::stopped.
-// stop_on_signals routes SIGTERM and SIGINT there (what a scheduler sends before it kills a job); a second
-// signal of either kind kills at once, as without the guard.
+// stop_on_signals routes SIGTERM and SIGINT there (what a scheduler sends before it kills a job); the same
+// signal a second time acts as it would without the guard (ends the process).
 #pragma once
 
 #include <signal.h>
@@ -41,8 +41,8 @@ private:
     int sig_;
 };
 
-// While alive: SIGTERM and SIGINT request a stop (each once: SA_RESETHAND restores the default action, so
-// a second signal ends the process). The previous handlers come back on destruction.
+// While alive: SIGTERM and SIGINT request a stop, each once (SA_RESETHAND restores the default action, so
+// that signal a second time ends the process). The previous handlers come back on destruction.
 class stop_on_signals {
 public:
     stop_on_signals() {
@@ -61,8 +61,8 @@ public:
     }
 
 private:
-    struct sigaction old_term_ {
-    }, old_int_{};
+    using action = struct sigaction;
+    action old_term_{}, old_int_{};
 };
 
 }  // namespace tinymim::train
