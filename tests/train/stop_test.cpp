@@ -45,7 +45,7 @@ struct toy {
         };
         auto save = [&](const fs::path& p, std::size_t done) {
             io::safetensors_writer w;
-            w.add("x", {std::int64_t(x.size())}, x.data());
+            w.add("x", {x.size()}, x.data());
             w.set_metadata("tinymim", R"({"step":)" + std::to_string(done) +
                                           R"(,"kind":"toy","model":"toy","seed":0,"optim_steps":[]})");
             w.write(p);
