@@ -1,4 +1,4 @@
-// expect: add: shapes do not broadcast
+// expect: add: the shapes do not broadcast
 #include <tinymim/ops/elementwise.hpp>
 int main() {
     using namespace tinymim;

@@ -7,8 +7,10 @@
 // instantiations of ops that multiply matrices, normalise or take losses belong in host TUs.
 #pragma once
 
+#include "tinymim/backend/cpu/kernels/axis.hpp"
 #include "tinymim/backend/cpu/kernels/elementwise.hpp"
 #include "tinymim/backend/cpu/kernels/map.hpp"
+#include "tinymim/backend/cpu/kernels/strided.hpp"
 #include "tinymim/backend/cpu/kernels/tokens.hpp"
 #include "tinymim/backend/kinds.hpp"
 

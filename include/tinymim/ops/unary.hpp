@@ -190,12 +190,13 @@ template <element T, class S, backend B>
     return map(x, fn::relu{});
 }
 
-// a / b (b broadcast onto a's trailing axes, as in mul), as a * reciprocal(b).
+// a / b, broadcast by NumPy's rule as in mul, computed as a * reciprocal(b).
 template <element T, class SA, class SB, backend B>
 [[nodiscard]] auto div(const var<T, SA, B>& a, const var<T, SB, B>& b) {
-    static_assert(detail::broadcastable<SA, SB>(),
-                  "div: shapes do not broadcast: B (without leading 1s) must equal A's trailing extents");
-    detail::check_broadcast<SA, SB>("div", a.shape(), b.shape());
+    static_assert(broadcastable_with<SA, SB>,
+                  "div: the shapes do not broadcast: from the right, each pair of "
+                  "static extents must be equal or one of them 1");
+    (void)detail::broadcast_extents<SA, SB>("div", a.shape(), b.shape());
     return mul(a, reciprocal(b));
 }
 

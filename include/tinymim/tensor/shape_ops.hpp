@@ -107,18 +107,29 @@ consteval bool is_suffix_of() {
     }
 }
 
+// Whether Perm reorders the axes 0 .. Rank-1, each once.
+template <std::size_t Rank, std::size_t... Perm>
+consteval bool is_permutation() {
+    if (sizeof...(Perm) != Rank) return false;
+    constexpr std::array<std::size_t, sizeof...(Perm)> p{Perm...};
+    std::array<bool, Rank> seen{};
+    for (std::size_t a : p) {
+        if (a >= Rank || seen[a]) return false;
+        seen[a] = true;
+    }
+    return true;
+}
+
 // Axes reordered: result axis i is S's axis Perm[i] (Perm must be a permutation of 0..rank-1).
 template <class S, std::size_t... Perm>
 consteval auto permute_arr() {
     static_assert(sizeof...(Perm) == S::rank, "permute: give one axis index per axis of the shape");
-    constexpr std::array<std::size_t, S::rank> p{Perm...};
-    std::array<bool, S::rank> seen{};
-    for (std::size_t a : p) {
-        if (a >= S::rank || seen[a]) throw "permute: the axes must be a permutation of 0 .. rank-1";
-        seen[a] = true;
-    }
+    static_assert(is_permutation<S::rank, Perm...>(), "permute: the axes must be a permutation of 0 .. rank-1");
     std::array<std::size_t, S::rank> out{};
-    for (std::size_t i = 0; i < S::rank; ++i) out[i] = S::static_extents[p[i]];
+    if constexpr (is_permutation<S::rank, Perm...>()) {
+        constexpr std::array<std::size_t, S::rank> p{Perm...};
+        for (std::size_t i = 0; i < S::rank; ++i) out[i] = S::static_extents[p[i]];
+    }
     return out;
 }
 template <class S, std::size_t... Perm>
@@ -139,5 +150,72 @@ using reshape_t = std::enable_if_t<reshapeable<S, To>(), To>;
 // Axis 1 of a [B, N, ...] shape set to N (token count change: slicing, concatenation, gathering).
 template <class S, std::size_t N>
 using with_tokens_t = set_extent_t<S, 1, N>;
+
+// NumPy broadcasting: the shapes right-aligned, a missing axis taken as 1; per axis, equal extents
+// stay, a 1 takes the other's extent, a dyn beside a static N > 1 is N (the run time checks the rest).
+template <class SA, class SB>
+consteval bool numpy_broadcastable() {
+    constexpr std::size_t r = SA::rank > SB::rank ? SA::rank : SB::rank;
+    for (std::size_t i = 0; i < r; ++i) {
+        const std::size_t a = i < SA::rank ? SA::static_extents[SA::rank - 1 - i] : 1;
+        const std::size_t b = i < SB::rank ? SB::static_extents[SB::rank - 1 - i] : 1;
+        if (a != b && a != 1 && b != 1 && a != dyn && b != dyn) return false;
+    }
+    return true;
+}
+template <class SA, class SB>
+consteval auto broadcast_arr() {
+    constexpr std::size_t r = SA::rank > SB::rank ? SA::rank : SB::rank;
+    std::array<std::size_t, r> out{};
+    for (std::size_t i = 0; i < r; ++i) {
+        const std::size_t a = i < SA::rank ? SA::static_extents[SA::rank - 1 - i] : 1;
+        const std::size_t b = i < SB::rank ? SB::static_extents[SB::rank - 1 - i] : 1;
+        std::size_t e = a;
+        if (a == 1)
+            e = b;
+        else if (b == 1)
+            e = a;
+        else if (a == dyn)
+            e = b;
+        out[r - 1 - i] = e;
+    }
+    return out;
+}
+template <class SA, class SB>
+using broadcast_t = from_array_t<broadcast_arr<SA, SB>()>;
+
+// Two shapes joined along axis I: every other extent compatible, axis I the sum (dyn if either is).
+template <class SA, class SB, std::size_t I>
+consteval bool concatenable() {
+    if constexpr (SA::rank != SB::rank || I >= SA::rank) {
+        return false;
+    } else {
+        for (std::size_t i = 0; i < SA::rank; ++i)
+            if (i != I && !extents_compatible(SA::static_extents[i], SB::static_extents[i])) return false;
+        return true;
+    }
+}
+template <class SA, class SB, std::size_t I>
+consteval auto concat_arr() {
+    std::array<std::size_t, SA::rank> out{};
+    for (std::size_t i = 0; i < SA::rank; ++i)
+        out[i] = SA::static_extents[i] == dyn ? SB::static_extents[i] : SA::static_extents[i];
+    const std::size_t a = SA::static_extents[I], b = SB::static_extents[I];
+    out[I] = a == dyn || b == dyn ? dyn : a + b;
+    return out;
+}
+template <class SA, class SB, std::size_t I>
+using concat_t = from_array_t<concat_arr<SA, SB, I>()>;
+
+// A new axis of extent N inserted before axis I (I == rank appends it).
+template <class S, std::size_t I, std::size_t N>
+consteval auto insert_axis_arr() {
+    static_assert(I <= S::rank, "insert_axis: the position is beyond the rank");
+    std::array<std::size_t, S::rank + 1> a{};
+    for (std::size_t i = 0, k = 0; i <= S::rank; ++i) a[i] = i == I ? N : S::static_extents[k++];
+    return a;
+}
+template <class S, std::size_t I, std::size_t N>
+using insert_axis_t = from_array_t<insert_axis_arr<S, I, N>()>;
 
 }  // namespace tinymim::shape_ops

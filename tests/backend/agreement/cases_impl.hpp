@@ -13,6 +13,7 @@
 #include <tinymim/nn/mae.hpp>
 #include <tinymim/nn/vit.hpp>
 #include <tinymim/ops/attention.hpp>
+#include <tinymim/ops/concat.hpp>
 #include <tinymim/ops/drop_path.hpp>
 #include <tinymim/ops/elementwise.hpp>
 #include <tinymim/ops/gelu.hpp>
@@ -20,6 +21,7 @@
 #include <tinymim/ops/linear.hpp>
 #include <tinymim/ops/losses.hpp>
 #include <tinymim/ops/matmul.hpp>
+#include <tinymim/ops/permute.hpp>
 #include <tinymim/ops/reduce.hpp>
 #include <tinymim/ops/softmax.hpp>
 #include <tinymim/ops/tokens.hpp>
@@ -183,6 +185,32 @@ std::map<std::string, op_fn<B>> op_cases() {
         auto a = h.leaf_var("a", extents<S3>({3, 40, 96}));
         auto b = h.leaf_var("b", extents<shape<dyn>>({96}), 0.5, 3.0);
         return h.finish(ops::div(a, b));
+    };
+    // ops/reduce.hpp's axis statistics, NumPy broadcasting on middle axes, permute / concat / stack.
+    c["axis_max_logsumexp"] = [](h_t& h) {
+        auto x = h.leaf_var("x", extents<S3>({6, 37, 21}), 2.0);
+        return h.finish(ops::add(ops::max<1>(x), ops::logsumexp<1>(x)));
+    };
+    c["axis_standardise"] = [](h_t& h) {
+        auto x = h.leaf_var("x", extents<S3>({6, 37, 21}), 2.0);
+        auto centred = ops::sub(x, ops::mean<2>(x, ops::keepdim));
+        return h.finish(ops::div(centred, ops::sqrt(ops::variance<2>(x, ops::keepdim, 0))));
+    };
+    c["broadcast_middle_axes"] = [](h_t& h) {
+        auto a = h.leaf_var("a", extents<S3>({4, 1, 33}));
+        auto b = h.leaf_var("b", extents<S3>({1, 17, 1}));
+        auto c3 = h.leaf_var("c", extents<S3>({4, 17, 1}));
+        return h.finish(ops::sub(ops::mul(a, b), c3));
+    };
+    c["permute_concat"] = [](h_t& h) {
+        auto x = h.leaf_var("x", extents<S3>({3, 10, 12}));
+        auto y = h.leaf_var("y", extents<S3>({3, 5, 10}));
+        return h.finish(ops::concat<1>(ops::permute<0, 2, 1>(x), y));
+    };
+    c["transpose_stack"] = [](h_t& h) {
+        auto a = h.leaf_var("a", extents<S2>({7, 9}));
+        auto b = h.leaf_var("b", extents<S2>({9, 7}));
+        return h.finish(ops::stack<2>(ops::transpose<0, 1>(a), b));
     };
     c["softmax"] = [](h_t& h) {
         return h.finish(ops::softmax(h.leaf_var("x", extents<S3>({4, 50, 300}), 3.0), T(0.8)));
