@@ -99,11 +99,20 @@ std::unique_ptr<command_line> make_command_line() {
     dis->add_option("--teacher", da.teacher)->capture_default_str();
     dis->add_option("--teacher-weights", da.teacher_weights, "the teacher's weights (safetensors)")->required();
     dis->add_option("--student", da.student)->capture_default_str();
-    dis->add_option("--target", da.target, "relation (QK + VV, KL), feature (block output, smooth-L1) or cls (KL)")
+    dis->add_option("--target", da.target,
+                    "relation (QK + VV, KL), relation-heads (MiniLMv2: QQ + KK + VV over R relation heads, KL), "
+                    "feature (block output, smooth-L1) or cls (KL)")
         ->capture_default_str()
-        ->check(CLI::IsMember(std::vector<std::string>{"relation", "feature", "cls"}));
+        ->check(CLI::IsMember(std::vector<std::string>{"relation", "relation-heads", "feature", "cls"}));
+    dis->add_option("--relation-heads", da.relation_heads,
+                    "relation-heads: R, which both widths must divide by (0: the teacher's head count)")
+        ->capture_default_str()
+        ->check(non_negative);
     dis->add_option("--teacher-block", da.teacher_block, "1-based teacher block to distil from (0: its last)")
         ->check(non_negative);
+    dis->add_option("--layers", da.layers,
+                    "a layer map, teacher:student block pairs (1-based), e.g. \"4:3,6:6\": the target at every pair, "
+                    "summed");
     dis->add_option("--input", da.input, "raw or masked (MAE-style mask on both)")
         ->capture_default_str()
         ->check(CLI::IsMember(std::vector<std::string>{"raw", "masked"}));

@@ -10,11 +10,65 @@ namespace tool {
 namespace distill_detail {
 namespace d = tinymim::distill;
 
+inline std::string target_text(const distill_args& a, std::size_t relation_heads) {
+    return a.target == "relation-heads" ? a.target + " (R = " + std::to_string(relation_heads) + ")" : a.target;
+}
+
+// --relation-heads (0: the teacher's head count), checked against both widths before any work.
+template <class Pairing>
+std::size_t relation_heads_of(const distill_args& a) {
+    const std::size_t r = a.relation_heads != 0 ? a.relation_heads : Pairing::tc.heads;
+    TINYMIM_CHECK(a.target != "relation-heads" || (Pairing::tc.dim % r == 0 && Pairing::sc.dim % r == 0),
+                  "distill: --relation-heads ", r, ": the teacher's width ", Pairing::tc.dim, " and the student's ",
+                  Pairing::sc.dim, " must both divide by it");
+    return r;
+}
+// --layers "4:3,6:6" as (teacher block, student block) pairs, each within its model, before any work.
+inline std::vector<std::pair<std::size_t, std::size_t>> parse_layers(const std::string& text, std::size_t teacher_depth,
+                                                                     std::size_t student_depth) {
+    std::vector<std::pair<std::size_t, std::size_t>> pairs;
+    std::size_t begin = 0;
+    while (!text.empty() && begin <= text.size()) {
+        const std::size_t end = std::min(text.find(',', begin), text.size());
+        const std::string item = text.substr(begin, end - begin);
+        const std::size_t colon = item.find(':');
+        std::size_t tb = 0, sb = 0;
+        bool ok = colon != std::string::npos && colon > 0 && colon + 1 < item.size() &&
+                  item.find_first_not_of("0123456789:") == std::string::npos &&
+                  item.find(':', colon + 1) == std::string::npos && colon < 6 && item.size() - colon - 1 < 6;
+        if (ok) tb = std::stoul(item.substr(0, colon)), sb = std::stoul(item.substr(colon + 1));
+        TINYMIM_CHECK(ok, "distill: --layers: '", item,
+                      "' is not teacher:student (1-based block numbers, pairs separated by commas, e.g. 4:3,6:6)");
+        TINYMIM_CHECK(tb >= 1 && tb <= teacher_depth && sb >= 1 && sb <= student_depth, "distill: --layers: ", item,
+                      " is outside the teacher's blocks 1..", teacher_depth, " or the student's 1..", student_depth);
+        pairs.emplace_back(tb, sb);
+        begin = end + 1;
+    }
+    return pairs;
+}
+
+// R into every resplit<dyn, ...> target of the distiller's pairing.
+template <class Distiller>
+void set_relation_heads(Distiller& dist, std::size_t r) {
+    std::apply(
+        [&](auto&... target) {
+            (
+                [&](auto& t) {
+                    if constexpr (requires { t.heads_count; }) t.heads_count = r;
+                }(target),
+                ...);
+        },
+        dist.targets());
+}
+
 template <class Pairing>
 train::loop_result distill_with(const common_options& c, const distill_args& a) {
     using teacher_t = typename Pairing::teacher_type;
     using student_t = typename Pairing::student_type;
     constexpr nn::vit_config SC = student_t::config;
+    const std::size_t relation_heads = relation_heads_of<Pairing>(a);
+    const auto layers = parse_layers(a.layers, teacher_t::depth, student_t::depth);
+    TINYMIM_CHECK(layers.empty() || a.teacher_block == 0, "distill: give --teacher-block or --layers, not both");
     const auto train_set = load_split(c, "train", SC.channels, SC.image);
     auto teacher = std::make_unique<teacher_t>();
     auto student = std::make_unique<student_t>();
@@ -28,9 +82,11 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     dop.drop_path = a.drop_path;
     dop.mask_ratio = a.mask_ratio;
     dop.teacher_block = a.teacher_block;
+    dop.layers = layers;
     dop.seed = c.seed;
     dop.adamw.weight_decay = a.weight_decay;
     d::distiller<Pairing> dist(*teacher, *student, dop);
+    set_relation_heads(dist, relation_heads);
     train::task_options o;
     o.loop = {.name = a.name,
               .epochs = a.epochs,
@@ -44,10 +100,11 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     o.batch_size = a.batch;
     o.jitter = a.jitter;
     o.crop_scale_min = a.crop_scale_min;
-    std::fprintf(stderr,
-                 "distill: %s -> %s, target %s, teacher block %zu, %s input, %zu images, batch %zu, lr %.2e, %s\n",
-                 a.teacher.c_str(), a.student.c_str(), a.target.c_str(), dist.teacher_tap(), a.input.c_str(),
-                 train_set.size(), a.batch, o.loop.lr, teacher_t::precision_type::name);
+    std::fprintf(stderr, "distill: %s -> %s, target %s, %s, %s input, %zu images, batch %zu, lr %.2e, %s\n",
+                 a.teacher.c_str(), a.student.c_str(), target_text(a, relation_heads).c_str(),
+                 a.layers.empty() ? ("teacher block " + std::to_string(dist.teacher_tap())).c_str()
+                                  : ("layers " + a.layers).c_str(),
+                 a.input.c_str(), train_set.size(), a.batch, o.loop.lr, teacher_t::precision_type::name);
     return train::distill(dist, train_set, o);
 }
 
@@ -70,12 +127,19 @@ train::loop_result distill_pair(const common_options& c, const distill_args& a) 
             return distill_with<
                 d::pairing<T, S, d::block_output, d::smooth_l1, d::last_block, d::last_block, d::masked_input>>(c, a);
         }
+        if (a.target == "relation-heads") {
+            using minilm = d::relation_heads<tinymim::dyn, d::qq, d::kk, d::vv>;
+            if (!masked) return distill_with<d::pairing<T, S, minilm, d::kl_divergence>>(c, a);
+            return distill_with<
+                d::pairing<T, S, minilm, d::kl_divergence, d::last_block, d::last_block, d::masked_input>>(c, a);
+        }
         if (a.target == "cls") {
             if (!masked) return distill_with<d::pairing<T, S, d::cls_token, d::kl_divergence>>(c, a);
             return distill_with<
                 d::pairing<T, S, d::cls_token, d::kl_divergence, d::last_block, d::last_block, d::masked_input>>(c, a);
         }
-        throw tinymim::error("distill: --target must be relation, feature or cls, not '" + a.target + "'");
+        throw tinymim::error("distill: --target must be relation, relation-heads, feature or cls, not '" + a.target +
+                             "'");
     }
     throw tinymim::error("distill: the tool instantiates only relation distillation from raw input for " + a.teacher +
                          " -> " + a.student + "; other policies: write the pairing in C++ (see docs/policies.md)");

@@ -1,14 +1,18 @@
 // distiller<Pairing>: TinyMIM distillation steps. One step = teacher forward under no_grad (eval mode,
-// only as far as the tap needs) + student forward to its tap + the pairing's loss terms + backward +
-// AdamW. Projections for feature / CLS targets of unequal widths belong to the distiller.
+// only as far as its deepest tap) + student forward to its deepest tap + the pairing's loss terms, each on
+// its own (teacher block, student block) pair + backward + AdamW. Projections for feature / CLS targets of unequal
+// widths belong to the distiller.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "tinymim/autograd/no_grad.hpp"
@@ -25,6 +29,9 @@ struct distill_options {
     double mask_ratio = 0.75;       // masked_input only
     std::vector<double> weights;    // one per term (empty: all 1)
     std::size_t teacher_block = 0;  // run-time override of the pairing's teacher tap (1-based; 0: the pairing's)
+    // A run-time layer map: (teacher block, student block) pairs, 1-based; every term is applied at each
+    // pair and its value is the sum over the pairs (empty: each term at its own taps).
+    std::vector<std::pair<std::size_t, std::size_t>> layers;
     optim::adamw_options adamw{.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05};
     std::uint64_t seed = 0;
 };
@@ -56,6 +63,7 @@ public:
                       " terms");
         TINYMIM_CHECK(opt_.teacher_block <= teacher_type::depth, "distiller: teacher block ", opt_.teacher_block,
                       " is past the teacher's last block (", teacher_type::depth, ")");
+        check_layers();
         init_projections(counter_rng(opt_.seed).fork(77));
         std::vector<nn::param_ref<T>> params;
         visit_trainable([&](nn::param_ref<T>& r) { params.push_back(r); });
@@ -77,25 +85,24 @@ public:
         if constexpr (Pairing::input_policy::masked)
             mask_ = nn::mae_mask<B, T>::random(batch, student_type::P, opt_.mask_ratio, step_rng.fork(7));
 
+        const tap_plan tplan = teacher_plan(), splan = student_plan();
         nn::vit_run trun;
-        trun.stop_block = teacher_tap();
-        trun.stop_after_qkv = Pairing::qkv_only;
-        trun.trace_block = teacher_tap();
+        trun.stop_block = tplan.deepest;
+        trun.stop_after_qkv = tplan.qkv_only_at_deepest;
         nn::vit_run srun;
         srun.training = training;
         srun.drop_path = opt_.drop_path;
         srun.drop_path_linear = false;
         srun.no_drop_path_last = true;
         srun.rng = step_rng.fork(1);
-        srun.stop_block = Pairing::student_tap;
-        srun.stop_after_qkv = Pairing::qkv_only;
-        srun.trace_block = Pairing::student_tap;
-        srun.trace_heads = Pairing::has_relation ? Pairing::relation_heads : 0;
+        srun.stop_block = splan.deepest;
+        srun.stop_after_qkv = splan.qkv_only_at_deepest;
 
         loss_vars out;
-        run_model(teacher_, t, teacher_images, trun, true, [&](auto& ttrace) {
-            run_model(student_, t, student_images, srun, false,
-                      [&](auto& strace) { out = combine(t, ttrace, strace, std::make_index_sequence<n_terms>{}); });
+        run_model(teacher_, t, teacher_images, trun, true, tplan, [&](auto& ttraces) {
+            run_model(student_, t, student_images, srun, false, splan, [&](auto& straces) {
+                out = combine(t, ttraces, tplan, straces, splan, std::make_index_sequence<n_terms>{});
+            });
         });
         return out;
     }
@@ -155,9 +162,16 @@ public:
     }
 
     [[nodiscard]] optim::adamw<T, B>& optimizer() { return *optimizer_; }
-    // The teacher block whose trace is distilled (1-based).
+    // The teacher block of the terms that tap the pairing's teacher block (1-based).
     [[nodiscard]] std::size_t teacher_tap() const noexcept {
         return opt_.teacher_block != 0 ? opt_.teacher_block : Pairing::teacher_tap;
+    }
+    // Per term, the teacher block it distils from (1-based; the run-time override applied).
+    [[nodiscard]] std::array<std::size_t, n_terms> teacher_blocks() const noexcept {
+        auto b = Pairing::term_teacher_block;
+        for (std::size_t i = 0; i < n_terms; ++i)
+            if (Pairing::term_default_teacher_tap[i]) b[i] = teacher_tap();
+        return b;
     }
     [[nodiscard]] tape<B>& get_tape() { return tape_; }
     [[nodiscard]] std::size_t steps() const noexcept { return step_; }
@@ -167,6 +181,8 @@ public:
     [[nodiscard]] student_type& student() noexcept { return student_; }
     // Loss objects of the terms (to set a temperature or beta at run time).
     [[nodiscard]] auto& losses() noexcept { return losses_; }
+    // Target objects of the terms (to set their run-time parameters: resplit<dyn, ...>'s heads_count).
+    [[nodiscard]] auto& targets() noexcept { return targets_; }
 
 private:
     using terms_t = typename Pairing::terms_type;
@@ -182,6 +198,7 @@ private:
     struct projections_of<std::tuple<X...>> {
         using type = std::tuple<projection_t<X>...>;
         using losses = std::tuple<typename X::loss_type...>;
+        using targets = std::tuple<typename X::target_type...>;
     };
 
     void init_projections(const counter_rng& rng) {
@@ -208,10 +225,71 @@ private:
         (std::make_index_sequence<n_terms>{});
     }
 
-    // Embeds (and masks) the images, runs the blocks up to the tap, and calls k(trace). A frozen model
-    // (the teacher) runs under no_grad: it records nothing and gets no gradient; k runs outside that.
+    // The layer map's pairs must lie within both models, and the terms must agree on the head count of
+    // the student blocks (each term runs at every pair).
+    void check_layers() {
+        if (opt_.layers.empty()) return;
+        TINYMIM_CHECK(opt_.teacher_block == 0, "distiller: give either a teacher block or a layer map, not both");
+        for (const auto& [tb, sb] : opt_.layers)
+            TINYMIM_CHECK(tb >= 1 && tb <= teacher_type::depth && sb >= 1 && sb <= student_type::depth,
+                          "distiller: the layer pair ", tb, ":", sb, " is outside the teacher's blocks 1..",
+                          teacher_type::depth, " or the student's 1..", student_type::depth);
+        for (std::size_t i = 0; i < n_terms; ++i) {
+            const std::size_t h = Pairing::term_needed_heads[i];
+            TINYMIM_CHECK(h == 0 || layer_heads_ == 0 || h == layer_heads_,
+                          "distiller: a layer map runs every term at each student block, but the terms need "
+                          "different head counts there (relations with and without relation heads)");
+            if (h != 0) layer_heads_ = h;
+        }
+        if (layer_heads_ == Pairing::sc.heads) layer_heads_ = 0;
+    }
+    // The term applications of a step: term i at each layer pair p (index p * n_terms + i), or once at its taps.
+    [[nodiscard]] std::size_t layer_pairs() const noexcept { return opt_.layers.empty() ? 1 : opt_.layers.size(); }
+
+    // The blocks one model traces: distinct blocks (each with its head count), each application's slot among
+    // them, the deepest (where the model stops) and whether every term there needs only LN1 + qkv.
+    struct tap_plan {
+        std::vector<std::size_t> block, heads, slot;
+        std::size_t deepest = 0;
+        bool qkv_only_at_deepest = true;
+    };
+    static tap_plan make_plan(const std::vector<std::size_t>& blocks, const std::vector<std::size_t>& heads) {
+        tap_plan p;
+        for (std::size_t a = 0; a < blocks.size(); ++a) {
+            std::size_t s = 0;
+            while (s < p.block.size() && p.block[s] != blocks[a]) ++s;
+            if (s == p.block.size()) p.block.push_back(blocks[a]), p.heads.push_back(heads[a]);
+            p.slot.push_back(s);
+            p.deepest = std::max(p.deepest, blocks[a]);
+        }
+        for (std::size_t a = 0; a < blocks.size(); ++a)
+            if (blocks[a] == p.deepest)
+                p.qkv_only_at_deepest = p.qkv_only_at_deepest && Pairing::term_qkv_only[a % n_terms];
+        return p;
+    }
+    tap_plan teacher_plan() const {
+        std::vector<std::size_t> blocks, heads;
+        const auto own = teacher_blocks();
+        for (std::size_t a = 0; a < layer_pairs() * n_terms; ++a) {
+            blocks.push_back(opt_.layers.empty() ? own[a] : opt_.layers[a / n_terms].first);
+            heads.push_back(0);
+        }
+        return make_plan(blocks, heads);
+    }
+    tap_plan student_plan() const {
+        std::vector<std::size_t> blocks, heads;
+        for (std::size_t a = 0; a < layer_pairs() * n_terms; ++a) {
+            blocks.push_back(opt_.layers.empty() ? Pairing::term_student_block[a] : opt_.layers[a / n_terms].second);
+            heads.push_back(opt_.layers.empty() ? Pairing::term_student_heads[a] : layer_heads_);
+        }
+        return make_plan(blocks, heads);
+    }
+
+    // Embeds (and masks) the images, runs the blocks up to the deepest tap, and calls k(traces). A frozen
+    // model (the teacher) runs under no_grad: it records nothing and gets no gradient; k runs outside that.
     template <class Model, class K>
-    void run_model(Model& m, tape<B>& t, const image_tensor& images, const nn::vit_run& run, bool frozen, K&& k) {
+    void run_model(Model& m, tape<B>& t, const image_tensor& images, const nn::vit_run& run, bool frozen,
+                   const tap_plan& plan, K&& k) {
         std::optional<no_grad> guard;
         if (frozen) guard.emplace();
         auto x = m.embed(t, input(t, images));
@@ -221,41 +299,54 @@ private:
             else
                 return m.prepend_cls(t, x);
         }();
-        nn::block_trace<T, typename decltype(xc)::shape_type, B> trace;
-        (void)m.run_blocks(t, xc, run, &trace);
+        using S = typename decltype(xc)::shape_type;
+        std::vector<nn::block_trace<T, S, B>> traces(plan.block.size());
+        std::vector<nn::trace_request<T, S, B>> requests;
+        for (std::size_t s = 0; s < plan.block.size(); ++s)
+            requests.push_back({plan.block[s], plan.heads[s], &traces[s]});
+        (void)m.run_blocks(t, xc, run, std::span<const nn::trace_request<T, S, B>>(requests));
         guard.reset();
-        k(trace);
+        k(traces);
+    }
+
+    // Term I's value on one (teacher trace, student trace) pair.
+    template <std::size_t I, class TTrace, class STrace>
+    var<T, shape<>, B> term_value(tape<B>& t, const TTrace& tt, const STrace& st) {
+        using term_t = std::tuple_element_t<I, terms_t>;
+        const auto& target = std::get<I>(targets_);
+        if constexpr (whole_relation_loss<typename term_t::loss_type, typename term_t::target_type>) {
+            // The loss takes the relations from their operands: neither is built as a tensor.
+            auto teacher_ops = [&] {
+                no_grad ng;
+                return target.operands(tt);
+            }();
+            return std::get<I>(losses_).relation(target.operands(st), teacher_ops);
+        } else {  // (not instantiated for a whole relation: no dead relation tensors compiled)
+            auto teacher_repr = [&] {
+                no_grad ng;
+                return target.teacher(tt);
+            }();
+            auto s = target.student(st);
+            if constexpr (needs_projection<term_t>)
+                return std::get<I>(losses_)(std::get<I>(projections_)(t, s), teacher_repr);
+            else
+                return std::get<I>(losses_)(s, teacher_repr);
+        }
     }
 
     template <class TT, class ST, std::size_t... I>
-    loss_vars combine(tape<B>& t, const TT& tt, const ST& st, std::index_sequence<I...>) {
+    loss_vars combine(tape<B>& t, const TT& ttraces, const tap_plan& tplan, const ST& straces, const tap_plan& splan,
+                      std::index_sequence<I...>) {
         loss_vars out;
-        (
-            [&] {
-                using term_t = std::tuple_element_t<I, terms_t>;
-                typename term_t::target_type target;
-                if constexpr (whole_relation_loss<typename term_t::loss_type, typename term_t::target_type>) {
-                    // The loss takes the relations from their operands: neither is built as a tensor.
-                    auto teacher_ops = [&] {
-                        no_grad ng;
-                        return target.operands(tt);
-                    }();
-                    out.terms[I] = std::get<I>(losses_).relation(target.operands(st), teacher_ops);
-                } else {  // (not instantiated for a whole relation: no dead relation tensors compiled)
-                    auto teacher_repr = [&] {
-                        no_grad ng;
-                        return target.teacher(tt);
-                    }();
-                    auto s = target.student(st);
-                    if constexpr (needs_projection<term_t>) {
-                        auto ps = std::get<I>(projections_)(t, s);
-                        out.terms[I] = std::get<I>(losses_)(ps, teacher_repr);
-                    } else {
-                        out.terms[I] = std::get<I>(losses_)(s, teacher_repr);
-                    }
-                }
-            }(),
-            ...);
+        for (std::size_t p = 0; p < layer_pairs(); ++p) {
+            (
+                [&] {
+                    const std::size_t a = p * n_terms + I;
+                    auto v = term_value<I>(t, ttraces[tplan.slot[a]], straces[splan.slot[a]]);
+                    out.terms[I] = p == 0 ? v : ops::add(out.terms[I], v);
+                }(),
+                ...);
+        }
         out.total = ops::scale(out.terms[0], T(opt_.weights[0]));
         for (std::size_t i = 1; i < n_terms; ++i)
             out.total = ops::add(out.total, ops::scale(out.terms[i], T(opt_.weights[i])));
@@ -279,9 +370,11 @@ private:
     distill_options opt_;
     counter_rng rng_;
     std::size_t step_ = 0;
+    std::size_t layer_heads_ = 0;  // with a layer map: the head count of every tapped student block (0: its own)
     tape<B> tape_;
     typename projections_of<terms_t>::type projections_;
     typename projections_of<terms_t>::losses losses_;
+    typename projections_of<terms_t>::targets targets_;
     std::optional<optim::adamw<T, B>> optimizer_;
     std::optional<nn::mae_mask<B, T>> mask_;
 };

@@ -39,6 +39,15 @@ struct block_trace {
     bool complete = false;  // false when the block stopped after its qkv
 };
 
+// A block whose trace a run records: its 1-based index, its head count for the run (0: its own; the
+// adaptive block of relation distillation) and where the trace goes.
+template <class T, class S, class B>
+struct trace_request {
+    std::size_t block = 0;
+    std::size_t heads = 0;
+    block_trace<T, S, B>* out = nullptr;
+};
+
 // How one call runs the block.
 struct block_run {
     std::size_t heads = 0;  // attention heads for this call (0: the block's own)

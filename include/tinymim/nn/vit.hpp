@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -112,24 +113,42 @@ public:
     template <class S>
     [[nodiscard]] var<T, S, B> run_blocks(tape<B>& t, var<T, S, B> x, const vit_run& run,
                                           block_trace<T, S, B>* trace = nullptr) {
+        const trace_request<T, S, B> one{run.trace_block, run.trace_heads, trace};
         const std::size_t last = run.stop_block != 0 ? run.stop_block : depth;
-        TINYMIM_CHECK(last <= depth, "vit: stop block ", last, " is past the last block (", depth, ")");
         TINYMIM_CHECK(run.trace_block <= last, "vit: the traced block ", run.trace_block, " is after the stop block ",
                       last);
+        return run_blocks(t, x, run, std::span<const trace_request<T, S, B>>(&one, trace && run.trace_block ? 1 : 0));
+    }
+
+    // Runs the blocks, recording the trace of each requested block (each block at most once, none after
+    // the stop block); run.trace_block and run.trace_heads are not read.
+    template <class S>
+    [[nodiscard]] var<T, S, B> run_blocks(tape<B>& t, var<T, S, B> x, const vit_run& run,
+                                          std::span<const trace_request<T, S, B>> traces) {
+        const std::size_t last = run.stop_block != 0 ? run.stop_block : depth;
+        TINYMIM_CHECK(last <= depth, "vit: stop block ", last, " is past the last block (", depth, ")");
+        for (std::size_t r = 0; r < traces.size(); ++r) {
+            TINYMIM_CHECK(traces[r].block >= 1 && traces[r].block <= last, "vit: the traced block ", traces[r].block,
+                          " is not among the blocks run (1 to ", last, ")");
+            for (std::size_t q = 0; q < r; ++q)
+                TINYMIM_CHECK(traces[q].block != traces[r].block, "vit: block ", traces[r].block, " is traced twice");
+        }
         for (std::size_t i = 0; i < last; ++i) {
             block_run br;
             br.training = run.training;
             br.drop_path = drop_path_rate(run, i, last);
             br.rng = run.rng.fork(1000 + i);
             br.stop_after_qkv = run.stop_after_qkv && i + 1 == last;
-            const bool traced = run.trace_block == i + 1;
-            br.heads = traced ? run.trace_heads : 0;
-            if (!grad_enabled() && !traced) {  // inference: keep only the block's output
+            const trace_request<T, S, B>* req = nullptr;
+            for (const auto& r : traces)
+                if (r.block == i + 1) req = &r;
+            br.heads = req ? req->heads : 0;
+            if (!grad_enabled() && !req) {  // inference: keep only the block's output
                 const auto m = t.mark();
                 auto y = blocks[i].forward(t, x, br);
                 x = var<T, S, B>(&t, t.keep(m, y.get_slot()), y.shape());
             } else {
-                x = blocks[i].forward(t, x, br, traced ? trace : nullptr);
+                x = blocks[i].forward(t, x, br, req ? req->out : nullptr);
             }
             ++blocks_run_;
         }
