@@ -11,10 +11,10 @@ build=${1:-build-gpu}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTINYMIM_CUDA=ON -DTINYMIM_NATIVE=OFF -DTINYMIM_BLAS=None \
       -DCMAKE_CXX_FLAGS="-march=x86-64-v3" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache \
       ${CUDACXX:+-DCMAKE_CUDA_COMPILER=$CUDACXX}
-cmake --build "$build" -j "$(nproc)" --target test_cuda tinymim_tool
+cmake --build "$build" -j "$(nproc)" --target test_cuda tinymim_tool custom_policy_cuda
 rm -rf gpu-bundle
 mkdir -p gpu-bundle/bin gpu-bundle/lib
-cp "$build/tests/test_cuda" "$build/examples/tinymim" gpu-bundle/bin/
+cp "$build/tests/test_cuda" "$build/examples/tinymim" "$build/examples/custom_policy_cuda" gpu-bundle/bin/
 for bin in gpu-bundle/bin/*; do
   ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
     case "$(basename "$lib")" in

@@ -34,6 +34,12 @@ if [[ $rc -eq 77 ]]; then
   echo "no CUDA device: benchmarks not run" | tee -a "$report"
   exit 77
 fi
+if [[ -x $bundle/bin/custom_policy_cuda ]]; then
+  echo "== custom policy (examples/custom_policy.hpp) on the GPU" | tee -a "$report"
+  timeout 60 "$bundle/bin/custom_policy_cuda" > "$out/custom_policy_cuda.log" 2>&1
+  echo "custom_policy_cuda exit status $?" | tee -a "$report"
+  { echo '```'; tail -n 6 "$out/custom_policy_cuda.log"; echo '```'; } >> "$report"
+fi
 
 echo "== benchmarks (tinymim vs PyTorch, same card, one after the other)" | tee -a "$report"
 echo "| benchmark | TF32 | tinymim img/s | PyTorch img/s | ratio | tinymim device MiB | PyTorch device MiB |" >> "$report"
