@@ -35,6 +35,7 @@
 #include "tinymim/ops/losses.hpp"
 #include "tinymim/ops/map.hpp"
 #include "tinymim/ops/matmul.hpp"
+#include "tinymim/ops/narrow.hpp"
 #include "tinymim/ops/permute.hpp"
 #include "tinymim/ops/reduce.hpp"
 #include "tinymim/ops/samples.hpp"

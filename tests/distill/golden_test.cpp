@@ -1,6 +1,7 @@
 // TinyMIM's losses against PyTorch (tests/reference/make_distill_fixtures.py): a 3-head student whose
 // tapped last block runs with the 6 heads of the teacher, tapped at its intermediate block 2; and the
-// feature and CLS targets with a learned projection. Loss values <= 1e-5, student gradients <= 1e-4.
+// feature and CLS targets with a learned projection; MiniLMv2's relation heads. Loss values <= 1e-5, student
+// gradients <= 1e-4.
 #include "../support/fixture.hpp"
 #include "../support/golden_configs.hpp"
 
@@ -55,5 +56,9 @@ BOOST_AUTO_TEST_CASE(feature_block_output_smooth_l1_with_projection) {
     golden<d::block_output, d::smooth_l1>("feature");
 }
 BOOST_AUTO_TEST_CASE(cls_token_kl_with_projection) { golden<d::cls_token, d::kl_divergence>("cls"); }
+// MiniLMv2: R = 4 relation heads on both sides, the student's block with its own 3 heads (no adaptive block).
+BOOST_AUTO_TEST_CASE(minilm_relation_heads_qq_kk_vv) {
+    golden<d::relation_heads<4, d::qq, d::kk, d::vv>, d::kl_divergence>("relation_heads");
+}
 
 BOOST_AUTO_TEST_SUITE_END()

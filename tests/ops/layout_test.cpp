@@ -1,5 +1,5 @@
 // Reductions along an axis (sum and mean with keepdim, max, logsumexp, variance), NumPy broadcasting on
-// any axis, permute / transpose and concat / stack: gradients in double, values against plain loops,
+// any axis, permute / transpose, concat / stack and narrow: gradients in double, values against plain loops,
 // and the run-time errors that name both shapes.
 #include "../support/common.hpp"
 
@@ -9,6 +9,7 @@
 
 #include "tinymim/ops/concat.hpp"
 #include "tinymim/ops/elementwise.hpp"
+#include "tinymim/ops/narrow.hpp"
 #include "tinymim/ops/permute.hpp"
 #include "tinymim/ops/reduce.hpp"
 #include "tinymim/ops/unary.hpp"
@@ -180,6 +181,30 @@ BOOST_AUTO_TEST_CASE(concat_and_stack) {
     BOOST_TEST(joined.shape().str() == "[5, 4]");
     expect_error([&] { (void)ops::concat<1>(input(t, d1), input(t, d2)); }, {"concat", "[2, 4]", "[3, 4]"});
     expect_error([&] { (void)ops::stack<0>(input(t, d1), input(t, d2)); }, {"stack", "[2, 4]", "[3, 4]"});
+}
+
+BOOST_AUTO_TEST_CASE(narrow_along_an_axis) {
+    auto a = randn<shape<2, 5, 4>, double>(66);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto x) { return ops::narrow<1>(x, 1, 3); }, a);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto x) { return ops::narrow<0, 1>(x, 1); }, a);
+    TT_CHECK_GRADIENTS([](cpu_tape&, auto x) { return ops::narrow<2, 2>(x, 2); }, a);
+    tape<cpu> t;
+    auto y = ops::narrow<1>(input(t, a), 2, 3);
+    static_assert(std::is_same_v<decltype(y)::shape_type, shape<2, dyn, 4>>);
+    BOOST_TEST(y.shape().str() == "[2, 3, 4]");
+    for (std::size_t b = 0; b < 2; ++b)
+        for (std::size_t n = 0; n < 3; ++n)
+            for (std::size_t d = 0; d < 4; ++d) BOOST_TEST(y.data()[(b * 3 + n) * 4 + d] == a[(b * 5 + n + 2) * 4 + d]);
+    auto z = ops::narrow<2, 1>(input(t, a), 3);
+    static_assert(std::is_same_v<decltype(z)::shape_type, shape<2, 5, 1>>);
+    BOOST_TEST(z.data()[1 * 5 + 4] == a[(1 * 5 + 4) * 4 + 3]);
+    // narrow undoes concat.
+    auto c = randn<shape<2, 3, 4>, double>(67);
+    auto joined = ops::concat<1>(input(t, a), input(t, c));
+    auto back = ops::narrow<1, 3>(joined, 5);
+    for (std::size_t i = 0; i < c.size(); ++i) BOOST_TEST(back.data()[i] == c.data()[i]);
+    expect_error([&] { (void)ops::narrow<1>(input(t, a), 3, 3); }, {"narrow", "[3, 6)", "axis 1", "[2, 5, 4]"});
+    expect_error([&] { (void)ops::narrow<0, 2>(input(t, a), 1); }, {"narrow", "[1, 3)", "axis 0"});
 }
 
 BOOST_AUTO_TEST_CASE(reduction_errors_name_the_shape) {

@@ -11,6 +11,9 @@ projections (projections.0.*), the images, and for each loss the value and the s
             S = log_softmax of the student logits (REFERENCE.md §2)
   feature:  smooth_l1(Linear(student block output), LayerNorm_no_affine(teacher block output), beta=2)
   cls:      KL(softmax(teacher CLS) || softmax(Linear(student CLS))) / B
+  relation_heads (MiniLMv2): the student's block with its own 3 heads; on each side q, k, v with the heads
+            concatenated and re-split into R = 4 relation heads (teacher 12 wide, student 6);
+            L = KL(T_qq || S_qq) + KL(T_kk || S_kk) + KL(T_vv || S_vv), scale 1 / sqrt(width / R)
 
     pip install torch timm safetensors && python3 tests/reference/make_distill_fixtures.py
 """
@@ -108,6 +111,22 @@ record("feature", F.smooth_l1_loss(proj(sout), target, beta=2.0))
 _, _, _, sout = tap(student, images, 2, 3)
 s_cls = proj(sout[:, 0])
 record("cls", F.kl_div(torch.log_softmax(s_cls, -1), torch.softmax(tout[:, 0], -1), reduction="batchmean"))
+
+
+
+def resplit(x, r):
+    """[B, heads, N, d] -> [B, r, N, heads * d / r]: the heads concatenated, then split into r."""
+    B, h, N, d = x.shape
+    return x.permute(0, 2, 1, 3).reshape(B, N, r, h * d // r).permute(0, 2, 1, 3)
+
+
+def self_relation(a):
+    return a @ a.transpose(-1, -2) / a.shape[-1] ** 0.5
+
+
+sq, sk, sv, _ = tap(student, images, 2, 3)
+record("relation_heads", sum(relation_kl(self_relation(resplit(t, 4)), self_relation(resplit(s, 4)))
+                             for t, s in ((tq, sq), (tk, sk), (tv, sv))))
 
 save_file(out, str(FIX / "distill.safetensors"), metadata={"generator": "tests/reference/make_distill_fixtures.py"})
 print(f"wrote {FIX / 'distill.safetensors'} ({len(out)} tensors)")

@@ -11,7 +11,7 @@
 #include "tinymim/distill/concepts.hpp"
 #include "tinymim/distill/losses.hpp"
 #include "tinymim/distill/targets.hpp"
-#include "tinymim/nn/vit.hpp"
+#include "tinymim/nn/traceable.hpp"
 
 namespace tinymim::distill {
 
@@ -193,19 +193,18 @@ struct all_qkv_only<std::tuple<X...>> {
     static constexpr bool value = (X::target_type::qkv_only && ...);
 };
 
-template <class M>
-inline constexpr bool is_vit_v = false;
-template <nn::vit_config C, class B, class T, class P>
-inline constexpr bool is_vit_v<nn::vit<C, B, T, P>> = true;
 }  // namespace detail
 
-// A Vision Transformer type of this library (what a pairing distils from and into).
-template <class M>
-concept vision_transformer = detail::is_vit_v<M>;
-
-template <vision_transformer Teacher, vision_transformer Student, class Targets, class Loss,
-          class TeacherTap = last_block, class StudentTap = last_block, class Input = raw_input>
+// Teacher and student are any nn::traceable_model (nn/traceable.hpp): nn::vit, or a user's own model.
+template <class Teacher, class Student, class Targets, class Loss, class TeacherTap = last_block,
+          class StudentTap = last_block, class Input = raw_input>
 struct pairing {
+    static_assert(nn::traceable_model<Teacher>,
+                  "pairing: the teacher is not a traceable_model (nn/traceable.hpp): it needs config, D, P, depth, "
+                  "embed, prepend_cls, run_blocks with trace requests, and visit");
+    static_assert(nn::traceable_model<Student>,
+                  "pairing: the student is not a traceable_model (nn/traceable.hpp): it needs config, D, P, depth, "
+                  "embed, prepend_cls, run_blocks with trace requests, and visit");
     using teacher_type = Teacher;
     using student_type = Student;
     using terms_type = typename detail::term_list<Targets, Loss>::type;

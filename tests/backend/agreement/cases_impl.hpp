@@ -21,6 +21,7 @@
 #include <tinymim/ops/linear.hpp>
 #include <tinymim/ops/losses.hpp>
 #include <tinymim/ops/matmul.hpp>
+#include <tinymim/ops/narrow.hpp>
 #include <tinymim/ops/permute.hpp>
 #include <tinymim/ops/reduce.hpp>
 #include <tinymim/ops/softmax.hpp>
@@ -211,6 +212,10 @@ std::map<std::string, op_fn<B>> op_cases() {
         auto a = h.leaf_var("a", extents<S2>({7, 9}));
         auto b = h.leaf_var("b", extents<S2>({9, 7}));
         return h.finish(ops::stack<2>(ops::transpose<0, 1>(a), b));
+    };
+    c["narrow_middle_axis"] = [](h_t& h) {
+        auto x = h.leaf_var("x", extents<S4>({2, 3, 21, 8}));
+        return h.finish(ops::narrow<2>(ops::narrow<3, 5>(x, 2), 4, 13));
     };
     c["softmax"] = [](h_t& h) {
         return h.finish(ops::softmax(h.leaf_var("x", extents<S3>({4, 50, 300}), 3.0), T(0.8)));
