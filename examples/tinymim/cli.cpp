@@ -101,9 +101,10 @@ std::unique_ptr<command_line> make_command_line() {
     dis->add_option("--student", da.student)->capture_default_str();
     dis->add_option("--target", da.target,
                     "relation (QK + VV, KL), relation-heads (MiniLMv2: QQ + KK + VV over R relation heads, KL), "
-                    "feature (block output, smooth-L1) or cls (KL)")
+                    "feature (block output, smooth-L1), cls (KL) or dmae (the student an MAE: its loss + L1 to the "
+                    "teacher block's features on the visible patches; writes the student MAE)")
         ->capture_default_str()
-        ->check(CLI::IsMember(std::vector<std::string>{"relation", "relation-heads", "feature", "cls"}));
+        ->check(CLI::IsMember(std::vector<std::string>{"relation", "relation-heads", "feature", "cls", "dmae"}));
     dis->add_option("--relation-heads", da.relation_heads,
                     "relation-heads: R, which both widths must divide by (0: the teacher's head count)")
         ->capture_default_str()

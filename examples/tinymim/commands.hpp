@@ -45,7 +45,7 @@ struct distill_args {
     using result = tinymim::train::loop_result;
     std::string teacher = "fm-small", student = "fm-tiny";
     std::filesystem::path teacher_weights;
-    std::string target = "relation";  // relation | relation-heads | feature | cls
+    std::string target = "relation";  // relation | relation-heads | feature | cls | dmae
     std::size_t relation_heads = 0;   // relation-heads: MiniLMv2's R (0: the teacher's head count)
     std::size_t teacher_block = 0;    // 1-based; 0: the teacher's last block
     std::string layers;               // a layer map "4:3,6:6" (teacher:student blocks; empty: the taps)

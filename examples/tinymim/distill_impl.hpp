@@ -3,6 +3,7 @@
 #pragma once
 
 #include "commands.hpp"
+#include "loop_for.hpp"
 #include "models.hpp"
 
 namespace tool {
@@ -88,15 +89,7 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     d::distiller<Pairing> dist(*teacher, *student, dop);
     set_relation_heads(dist, relation_heads);
     train::task_options o;
-    o.loop = {.name = a.name,
-              .epochs = a.epochs,
-              .steps_per_epoch = a.steps_per_epoch,
-              .lr = a.blr * double(a.batch) / 256.0,
-              .warmup_epochs = a.warmup_epochs,
-              .out = c.out,
-              .resume = c.resume,
-              .seed = c.seed,
-              .plot = !c.quiet_plots};
+    o.loop = loop_for(c, a);
     o.batch_size = a.batch;
     o.jitter = a.jitter;
     o.crop_scale_min = a.crop_scale_min;
@@ -106,6 +99,42 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
                                   : ("layers " + a.layers).c_str(),
                  a.input.c_str(), train_set.size(), a.batch, o.loop.lr, teacher_t::precision_type::name);
     return train::distill(dist, train_set, o);
+}
+
+// --target dmae: the student is an MAE (its decoder the tool's for the family), trained with its MAE loss plus
+// L1 to the teacher's block-k features on the visible patches (k: --teacher-block, default the last).
+template <class Teacher, class StudentMae>
+train::loop_result distill_dmae_with(const common_options& c, const distill_args& a) {
+    TINYMIM_CHECK(a.layers.empty(),
+                  "distill: --target dmae distils from one teacher block (--teacher-block), not "
+                  "a layer map (--layers)");
+    TINYMIM_CHECK(a.teacher_block <= Teacher::depth, "distill: --teacher-block ", a.teacher_block,
+                  " is past the teacher's last block (", Teacher::depth, ")");
+    TINYMIM_CHECK(!a.teacher_weights.empty(),
+                  "distill: --teacher-weights FILE is required (an MAE-pre-trained teacher)");
+    constexpr nn::vit_config SC = StudentMae::encoder_type::config;
+    const auto train_set = load_split(c, "train", SC.channels, SC.image);
+    auto teacher = std::make_unique<Teacher>();
+    auto student = std::make_unique<StudentMae>();
+    student->init(counter_rng(c.seed));
+    const auto rep = io::load_weights(*teacher, a.teacher_weights, io::load_options::as_encoder());
+    std::fprintf(stderr, "teacher %s: %s\n", a.teacher_weights.c_str(), rep.summary().c_str());
+    d::dmae_options dop;
+    dop.teacher_block = a.teacher_block;
+    dop.mask_ratio = a.mask_ratio;
+    dop.seed = c.seed;
+    dop.adamw.weight_decay = a.weight_decay;
+    d::dmae<Teacher, StudentMae> dm(*teacher, *student, dop);
+    train::task_options o;
+    o.loop = loop_for(c, a);
+    o.batch_size = a.batch;
+    o.crop_scale_min = a.crop_scale_min;
+    std::fprintf(stderr,
+                 "distill: %s -> %s, target dmae (MAE loss + L1 to teacher block %zu on the visible patches, mask "
+                 "ratio %.2f), %zu images, batch %zu, lr %.2e, %s\n",
+                 a.teacher.c_str(), a.student.c_str(), dm.teacher_block(), a.mask_ratio, train_set.size(), a.batch,
+                 o.loop.lr, Teacher::precision_type::name);
+    return train::distill_dmae(dm, train_set, o);
 }
 
 // Every (target, input) for a teacher-student pair.
@@ -133,13 +162,14 @@ train::loop_result distill_pair(const common_options& c, const distill_args& a) 
             return distill_with<
                 d::pairing<T, S, minilm, d::kl_divergence, d::last_block, d::last_block, d::masked_input>>(c, a);
         }
+        if (a.target == "dmae") return distill_dmae_with<T, mae_for<SC, B, P>>(c, a);  // always masked
         if (a.target == "cls") {
             if (!masked) return distill_with<d::pairing<T, S, d::cls_token, d::kl_divergence>>(c, a);
             return distill_with<
                 d::pairing<T, S, d::cls_token, d::kl_divergence, d::last_block, d::last_block, d::masked_input>>(c, a);
         }
-        throw tinymim::error("distill: --target must be relation, relation-heads, feature or cls, not '" + a.target +
-                             "'");
+        throw tinymim::error("distill: --target must be relation, relation-heads, feature, cls or dmae, not '" +
+                             a.target + "'");
     }
     throw tinymim::error("distill: the tool instantiates only relation distillation from raw input for " + a.teacher +
                          " -> " + a.student + "; other policies: write the pairing in C++ (see docs/policies.md)");

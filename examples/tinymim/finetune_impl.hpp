@@ -2,6 +2,7 @@
 #pragma once
 
 #include "commands.hpp"
+#include "loop_for.hpp"
 #include "models.hpp"
 
 namespace tool {
@@ -42,16 +43,7 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
             m->init(counter_rng(c.seed));
             load_pretrained(*m, a.weights, io::load_options::as_classifier());
             train::task_options o;
-            o.loop = {.name = a.name,
-                      .epochs = a.epochs,
-                      .steps_per_epoch = a.steps_per_epoch,
-                      .lr = a.blr * double(a.batch) / 256.0,
-                      .min_lr = a.min_lr,
-                      .warmup_epochs = a.warmup_epochs,
-                      .out = c.out,
-                      .resume = c.resume,
-                      .seed = c.seed,
-                      .plot = !c.quiet_plots};
+            o.loop = loop_for(c, a);
             o.batch_size = a.batch;
             o.weight_decay = a.weight_decay;
             o.beta2 = 0.999;

@@ -1,6 +1,7 @@
 // tinymim pretrain: MAE pre-training of a named model (backend-generic; see models.hpp).
 #pragma once
 #include "commands.hpp"
+#include "loop_for.hpp"
 #include "models.hpp"
 
 namespace tool {
@@ -12,15 +13,7 @@ pretrain_args::result run_on(const common_options& c, const pretrain_args& a) {
         auto m = std::make_unique<mae_for<C, B, P>>();
         m->init(counter_rng(c.seed));
         train::task_options o;
-        o.loop = {.name = a.name,
-                  .epochs = a.epochs,
-                  .steps_per_epoch = a.steps_per_epoch,
-                  .lr = a.blr * double(a.batch) / 256.0,
-                  .warmup_epochs = a.warmup_epochs,
-                  .out = c.out,
-                  .resume = c.resume,
-                  .seed = c.seed,
-                  .plot = !c.quiet_plots};
+        o.loop = loop_for(c, a);
         o.batch_size = a.batch;
         o.weight_decay = a.weight_decay;
         o.mask_ratio = a.mask_ratio;

@@ -54,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto& a = cl->distill;
         require(fraction(a.mask_ratio) && fraction(a.drop_path) && a.epochs >= 1 && a.batch >= 1 && positive(a.blr));
         require(non_negative(a.warmup_epochs) && share(a.crop_scale_min));
-        require(a.target == "relation" || a.target == "relation-heads" || a.target == "feature" || a.target == "cls");
+        require(a.target == "relation" || a.target == "relation-heads" || a.target == "feature" || a.target == "cls" ||
+                a.target == "dmae");
         require(a.input == "raw" || a.input == "masked");
     } else if (cl->finetune_cmd->parsed()) {
         const auto& a = cl->finetune;

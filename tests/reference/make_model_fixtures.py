@@ -15,32 +15,18 @@ float64 from those float32 values.
 
     pip install torch timm safetensors && python3 tests/reference/make_model_fixtures.py
 """
-import functools
 import pathlib
 
-import numpy as np
 import timm
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import save_file
-from timm.models.vision_transformer import Block, VisionTransformer
+from timm.models.vision_transformer import VisionTransformer
+
+from mae_reference import MAE, sincos_2d
 
 FIX = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
 FIX.mkdir(parents=True, exist_ok=True)
-
-
-def sincos_2d(dim, grid, cls):
-    """MAE's get_2d_sincos_pos_embed, re-stated."""
-    def one_d(d, pos):
-        omega = 1.0 / 10000 ** (np.arange(d // 2, dtype=np.float64) / (d / 2.0))
-        out = np.einsum("m,d->md", pos.reshape(-1), omega)
-        return np.concatenate([np.sin(out), np.cos(out)], axis=1)
-    gh, gw = np.meshgrid(np.arange(grid, dtype=np.float64), np.arange(grid, dtype=np.float64))  # gh: columns
-    emb = np.concatenate([one_d(dim // 2, gh), one_d(dim // 2, gw)], axis=1)
-    if cls:
-        emb = np.concatenate([np.zeros([1, dim]), emb], axis=0)
-    return torch.from_numpy(emb).float()
 
 
 def randomise(model, seed):
@@ -94,64 +80,7 @@ randomise(fm, 21)
 save_vit(FIX / "vit_fm.safetensors", fm, batch=4, seed=22)
 
 
-# 3. MAE, as models_mae.MaskedAutoencoderViT (norm_pix_loss=True), with the noise given.
-class MAE(nn.Module):
-    def __init__(self, img=28, patch=4, chans=1, dim=48, depth=2, heads=3, ddim=32, ddepth=1, dheads=4):
-        super().__init__()
-        self.p = patch
-        L = (img // patch) ** 2
-        self.patch_embed = timm.layers.PatchEmbed(img, patch, chans, dim)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos_embed = nn.Parameter(sincos_2d(dim, img // patch, True).unsqueeze(0), requires_grad=False)
-        norm = functools.partial(nn.LayerNorm, eps=1e-6)
-        self.blocks = nn.ModuleList([Block(dim, heads, 4, qkv_bias=True, norm_layer=norm) for _ in range(depth)])
-        self.norm = norm(dim)
-        self.decoder_embed = nn.Linear(dim, ddim)
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, ddim))
-        self.decoder_pos_embed = nn.Parameter(sincos_2d(ddim, img // patch, True).unsqueeze(0), requires_grad=False)
-        self.decoder_blocks = nn.ModuleList([Block(ddim, dheads, 4, qkv_bias=True, norm_layer=norm) for _ in range(ddepth)])
-        self.decoder_norm = norm(ddim)
-        self.decoder_pred = nn.Linear(ddim, patch * patch * chans)
-
-    def patchify(self, imgs):
-        p = self.p
-        h = w = imgs.shape[2] // p
-        x = imgs.reshape(imgs.shape[0], imgs.shape[1], h, p, w, p)
-        x = torch.einsum("nchpwq->nhwpqc", x)
-        return x.reshape(imgs.shape[0], h * w, p * p * imgs.shape[1])
-
-    def forward(self, imgs, noise, mask_ratio):
-        x = self.patch_embed(imgs) + self.pos_embed[:, 1:, :]
-        N, L, D = x.shape
-        len_keep = int(L * (1 - mask_ratio))
-        ids_shuffle = torch.argsort(noise, dim=1, stable=True)
-        ids_restore = torch.argsort(ids_shuffle, dim=1)
-        ids_keep = ids_shuffle[:, :len_keep]
-        x = torch.gather(x, 1, ids_keep.unsqueeze(-1).repeat(1, 1, D))
-        mask = torch.ones([N, L], dtype=x.dtype)
-        mask[:, :len_keep] = 0
-        mask = torch.gather(mask, 1, ids_restore)
-        cls = (self.cls_token + self.pos_embed[:, :1, :]).expand(N, -1, -1)
-        x = torch.cat((cls, x), dim=1)
-        for b in self.blocks:
-            x = b(x)
-        x = self.norm(x)
-        x = self.decoder_embed(x)
-        mt = self.mask_token.repeat(N, L + 1 - x.shape[1], 1)
-        x_ = torch.cat([x[:, 1:, :], mt], dim=1)
-        x_ = torch.gather(x_, 1, ids_restore.unsqueeze(-1).repeat(1, 1, x.shape[2]))
-        x = torch.cat([x[:, :1, :], x_], dim=1) + self.decoder_pos_embed
-        for b in self.decoder_blocks:
-            x = b(x)
-        pred = self.decoder_pred(self.decoder_norm(x))[:, 1:, :]
-        target = self.patchify(imgs)
-        mean = target.mean(dim=-1, keepdim=True)
-        var = target.var(dim=-1, keepdim=True)
-        target = (target - mean) / (var + 1.0e-6) ** 0.5
-        loss = ((pred - target) ** 2).mean(dim=-1)
-        return (loss * mask).sum() / mask.sum(), pred, mask
-
-
+# 3. MAE (mae_reference.py), with the noise given.
 torch.manual_seed(3)
 mae = MAE()
 randomise(mae, 31)
@@ -159,7 +88,7 @@ mae = mae.double()
 g = torch.Generator().manual_seed(32)
 imgs = torch.randn(2, 1, 28, 28, generator=g).float()
 noise = torch.rand(2, 49, generator=g, dtype=torch.float64)
-loss, pred, mask = mae(imgs.double(), noise, 0.75)
+loss, pred, mask, _ = mae(imgs.double(), noise, 0.75)
 loss.backward()
 out = {k: v.detach().float().contiguous() for k, v in mae.state_dict().items()}
 out["input.images"] = imgs

@@ -17,6 +17,7 @@
 
 #include "tinymim/autograd/no_grad.hpp"
 #include "tinymim/distill/pairing.hpp"
+#include "tinymim/distill/trainable_view.hpp"
 #include "tinymim/nn/linear.hpp"
 #include "tinymim/nn/mae.hpp"
 #include "tinymim/ops/elementwise.hpp"
@@ -136,16 +137,7 @@ public:
         visit_projections(f);
     }
     // Student + projections seen as one model (anything with visit(f)): for gradient checks and saving.
-    struct trainable_view {
-        distiller* self;
-        using value_type = T;
-        using backend_type = B;
-        template <class F>
-        void visit(F&& f) {
-            self->visit_trainable(f);
-        }
-    };
-    [[nodiscard]] trainable_view trainable() { return {this}; }
+    [[nodiscard]] trainable_view<distiller> trainable() { return {this}; }
 
     // The distiller's own parameters ("projections.<term>.weight/bias"), saved with its checkpoints.
     template <class F>

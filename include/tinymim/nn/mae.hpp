@@ -120,7 +120,8 @@ public:
 
     struct output {
         var<T, shape<>, B> loss;
-        var<T, shape<dyn, P, pixels>, B> pred;  // per patch, (ky, kx, c) order
+        var<T, shape<dyn, P, pixels>, B> pred;   // per patch, (ky, kx, c) order
+        var<T, shape<dyn, dyn, D>, B> features;  // the encoder's last block output, before its norm: [B, 1 + keep, D]
     };
 
     // One MAE forward: images [B, C, H, W] (normalised), a mask for this batch.
@@ -131,7 +132,8 @@ public:
                       " patches, the batch is ", batch, " x ", P);
         // Encoder on the visible patches.
         auto x = ops::gather_tokens(encoder.embed(t, images), m.ids_keep);
-        auto enc = encoder.norm(t, encoder.run_blocks(t, encoder.prepend_cls(t, x), run));
+        auto features = encoder.run_blocks(t, encoder.prepend_cls(t, x), run);
+        auto enc = encoder.norm(t, features);
         // Decoder: embed, append mask tokens, unshuffle, position embedding, blocks.
         auto y = decoder_embed(t, enc);
         auto masked = ops::expand_tokens(mask_token.on(t), batch, P - m.keep);
@@ -150,7 +152,7 @@ public:
         auto on_masked = ops::mul(per_patch, input(t, m.mask).view_as(extents<shape<dyn, P>>({batch, P})));
         const double removed = double(batch * (P - m.keep));
         auto loss = ops::scale(ops::sum(on_masked), T(1.0 / std::max(removed, 1.0)));
-        return {loss, pred};
+        return {loss, pred, features};
     }
 
     // patchify(images) in (ky, kx, c) order, per patch standardised (unbiased variance, eps 1e-6)

@@ -1,4 +1,4 @@
-// The TinyMIM recipe as functions: MAE pre-training, TinyMIM distillation, fine-tuning, evaluation.
+// The TinyMIM recipe as functions: MAE pre-training, TinyMIM distillation (and DMAE), fine-tuning, evaluation.
 // Each writes <out>/<name>.ckpt (resumable), <name>_metrics.csv, <name>_loss.png and the final weights
 // <name>.safetensors (timm / MAE names).
 #pragma once
@@ -11,6 +11,7 @@
 
 #include "tinymim/data/loader.hpp"
 #include "tinymim/distill/distiller.hpp"
+#include "tinymim/distill/dmae.hpp"
 #include "tinymim/io/weights.hpp"
 #include "tinymim/nn/mae.hpp"
 #include "tinymim/nn/vit.hpp"
@@ -55,6 +56,29 @@ void save_model_checkpoint(const std::filesystem::path& p, std::size_t step, con
 inline void note_precision(const std::filesystem::path& p, const checkpoint_meta& meta, const char* now) {
     if (meta.precision != now)
         std::fprintf(stderr, "resuming %s, trained in %s, in %s\n", p.c_str(), meta.precision.c_str(), now);
+}
+// Checkpoint of a distillation trainer (a distiller, or dmae): its student ("student."), its own parameters
+// ("distiller.": projections) and its optimizer; resuming sets its step count.
+template <class Trainer>
+void save_trainer_checkpoint(const std::filesystem::path& p, std::size_t step, const char* kind, std::uint64_t seed,
+                             Trainer& tr) {
+    checkpoint_writer<typename Trainer::value_type> w;
+    w.add_model("student.", tr.student());
+    w.add_model("distiller.", tr);
+    w.add_optimizer(tr.optimizer());
+    w.write(p, {.step = step,
+                .kind = kind,
+                .seed = seed,
+                .optim_steps = tr.optimizer().step_counts(),
+                .precision = Trainer::student_type::precision_type::name});
+}
+template <class Trainer>
+void load_trainer_checkpoint(const std::filesystem::path& p, const checkpoint_meta& meta, Trainer& tr) {
+    note_precision(p, meta, Trainer::student_type::precision_type::name);
+    load_checkpoint_group(p, "student.", tr.student());
+    load_checkpoint_group(p, "distiller.", tr);
+    load_checkpoint_optimizer(p, tr.optimizer(), meta);
+    tr.set_steps(meta.step);
 }
 template <class Model, class Opt>
 void load_model_checkpoint(const std::filesystem::path& p, const checkpoint_meta& meta, Model& m, Opt& opt) {
@@ -158,7 +182,6 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
 template <class Distiller>
 loop_result distill(Distiller& dist, const data::image_dataset& d, const task_options& o) {
     using S = typename Distiller::student_type::image_shape;
-    using T = typename Distiller::value_type;
     data::augment_options shared{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
     data::augment_options student = shared;
     student.brightness = student.contrast = student.saturation = o.jitter;
@@ -181,22 +204,10 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
         return step_output{b.labels.size(), terms};
     };
     auto save = [&](const std::filesystem::path& p, std::size_t s) {
-        checkpoint_writer<T> w;
-        w.add_model("student.", dist.student());
-        w.add_model("distiller.", dist);
-        w.add_optimizer(dist.optimizer());
-        w.write(p, {.step = s,
-                    .kind = "distill",
-                    .seed = o.loop.seed,
-                    .optim_steps = dist.optimizer().step_counts(),
-                    .precision = Distiller::student_type::precision_type::name});
+        detail::save_trainer_checkpoint(p, s, "distill", o.loop.seed, dist);
     };
     auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
-        detail::note_precision(p, meta, Distiller::student_type::precision_type::name);
-        load_checkpoint_group(p, "student.", dist.student());
-        load_checkpoint_group(p, "distiller.", dist);
-        load_checkpoint_optimizer(p, dist.optimizer(), meta);
-        dist.set_steps(meta.step);
+        detail::load_trainer_checkpoint(p, meta, dist);
     };
     std::vector<std::string> names = {"loss"};
     if (Distiller::n_terms > 1)
@@ -204,6 +215,36 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
     auto r = run_loop(o.loop, ld.batches_per_epoch(), names, step, save, load);
     ld.stop();
     io::save_weights(dist.student(), o.loop.out / (o.loop.name + ".safetensors"));
+    return r;
+}
+
+// DMAE distillation (distill/dmae.hpp) of the trainer's student MAE on `d` (labels unused). The result,
+// <name>.safetensors, is the student MAE's weights (encoder and decoder, as pre-training writes them).
+template <class Dmae>
+loop_result distill_dmae(Dmae& dm, const data::image_dataset& d, const task_options& o) {
+    using S = typename Dmae::student_type::image_shape;
+    using B = typename Dmae::backend_type;
+    data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
+    data::loader<S> ld(d, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
+    bool started = false;
+    auto step = [&](std::size_t epoch, std::size_t index, double lr) {
+        if (!started) {
+            ld.start(epoch, index);
+            started = true;
+        }
+        auto b = ld.next();
+        const auto r = dm.step(on_backend<B>(b.images), lr);
+        return step_output{b.labels.size(), {r.total, r.mae, r.feature}};
+    };
+    auto save = [&](const std::filesystem::path& p, std::size_t s) {
+        detail::save_trainer_checkpoint(p, s, "dmae", o.loop.seed, dm);
+    };
+    auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
+        detail::load_trainer_checkpoint(p, meta, dm);
+    };
+    auto r = run_loop(o.loop, ld.batches_per_epoch(), {"loss", "mae", "feature"}, step, save, load);
+    ld.stop();
+    io::save_weights(dm.student(), o.loop.out / (o.loop.name + ".safetensors"));
     return r;
 }
 

@@ -9,7 +9,7 @@ std::vector<std::string> op_case_names() {
     return n;
 }
 std::vector<std::string> model_case_names() {
-    return {"vit_fm_tiny_train_step", "vit_fm_tiny_train_step_bf16", "mae_fm_tiny_loss",
+    return {"vit_fm_tiny_train_step", "vit_fm_tiny_train_step_bf16", "mae_fm_tiny_loss", "dmae_fm_small_to_tiny_loss",
             "distill_fm_small_to_tiny_two_steps"};
 }
 

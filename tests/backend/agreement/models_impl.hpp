@@ -3,6 +3,8 @@
 
 #include "cases_impl.hpp"
 
+#include <tinymim/distill/dmae.hpp>
+
 namespace tinymim_test {
 
 // Weights are listed with the key third of every qkv bias as its own key_bias_prefix entry (see
@@ -104,6 +106,26 @@ case_result run_model_case(const std::string& name) {
         r.names.push_back("pred");
         r.arrays.push_back(harness<B>::host(o.pred.data(), o.pred.size()));
         o.loss.backward();
+        add_params(r, *m, true);
+        return r;
+    }
+    if (name == "dmae_fm_small_to_tiny_loss") {  // DMAE: the student MAE's loss + L1 to teacher block 4
+        using Te = nn::vit<nn::fm_small, B>;
+        using M = nn::mae<nn::fm_tiny, nn::mae_decoder_fm, B>;
+        auto te = std::make_unique<Te>();
+        auto m = std::make_unique<M>();
+        te->init(counter_rng(11));
+        m->init(counter_rng(12));
+        tinymim::distill::dmae<Te, M> dm(*te, *m, {.teacher_block = 4, .seed = 13});
+        auto img = random_images<B>(extents<shape<dyn, 1, 28, 28>>({6, 1, 28, 28}), 14);
+        auto mask = nn::mae_mask<B, float>::random(6, 49, 0.75, counter_rng(15));
+        tape<B> t;
+        auto l = dm.loss(t, img, mask, false);
+        r.names.push_back("mae loss");
+        r.arrays.push_back(scalar(l.mae));
+        r.names.push_back("feature loss");
+        r.arrays.push_back(scalar(l.feature));
+        l.total.backward();
         add_params(r, *m, true);
         return r;
     }
