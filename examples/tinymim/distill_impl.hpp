@@ -48,6 +48,16 @@ inline std::vector<std::pair<std::size_t, std::size_t>> parse_layers(const std::
     return pairs;
 }
 
+// The teacher from --teacher-weights: the file's encoder (an MAE file's decoder, or a classifier's head, is left
+// out), with what loaded said.
+template <class Teacher>
+void load_teacher(Teacher& teacher, const distill_args& a) {
+    TINYMIM_CHECK(!a.teacher_weights.empty(),
+                  "distill: --teacher-weights FILE is required (an MAE-pre-trained teacher)");
+    const auto rep = io::load_weights(teacher, a.teacher_weights, io::load_options::as_encoder());
+    std::fprintf(stderr, "teacher %s: %s\n", a.teacher_weights.c_str(), rep.summary().c_str());
+}
+
 // R into every resplit<dyn, ...> target of the distiller's pairing.
 template <class Distiller>
 void set_relation_heads(Distiller& dist, std::size_t r) {
@@ -74,11 +84,7 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     auto teacher = std::make_unique<teacher_t>();
     auto student = std::make_unique<student_t>();
     student->init(counter_rng(c.seed));
-    TINYMIM_CHECK(!a.teacher_weights.empty(),
-                  "distill: --teacher-weights FILE is required (an MAE-pre-trained teacher)");
-    // The teacher is the file's encoder: an MAE file's decoder, or a classifier's head, is left out.
-    const auto rep = io::load_weights(*teacher, a.teacher_weights, io::load_options::as_encoder());
-    std::fprintf(stderr, "teacher %s: %s\n", a.teacher_weights.c_str(), rep.summary().c_str());
+    load_teacher(*teacher, a);
     d::distill_options dop;
     dop.drop_path = a.drop_path;
     dop.mask_ratio = a.mask_ratio;
@@ -110,15 +116,12 @@ train::loop_result distill_dmae_with(const common_options& c, const distill_args
                   "a layer map (--layers)");
     TINYMIM_CHECK(a.teacher_block <= Teacher::depth, "distill: --teacher-block ", a.teacher_block,
                   " is past the teacher's last block (", Teacher::depth, ")");
-    TINYMIM_CHECK(!a.teacher_weights.empty(),
-                  "distill: --teacher-weights FILE is required (an MAE-pre-trained teacher)");
     constexpr nn::vit_config SC = StudentMae::encoder_type::config;
     const auto train_set = load_split(c, "train", SC.channels, SC.image);
     auto teacher = std::make_unique<Teacher>();
     auto student = std::make_unique<StudentMae>();
     student->init(counter_rng(c.seed));
-    const auto rep = io::load_weights(*teacher, a.teacher_weights, io::load_options::as_encoder());
-    std::fprintf(stderr, "teacher %s: %s\n", a.teacher_weights.c_str(), rep.summary().c_str());
+    load_teacher(*teacher, a);
     d::dmae_options dop;
     dop.teacher_block = a.teacher_block;
     dop.mask_ratio = a.mask_ratio;

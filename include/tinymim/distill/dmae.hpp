@@ -61,7 +61,6 @@ public:
                   "dmae: teacher and student must cut the images into the same patches (image size, patch size, "
                   "channels)");
     static_assert(Teacher::config.class_token, "dmae: the teacher needs a class token (as the student's MAE encoder)");
-    static constexpr std::size_t n_terms = 2;
 
     struct loss_vars {
         var<T, shape<>, B> total, mae, feature;
@@ -139,7 +138,6 @@ public:
         projection_.visit("projection", f);
     }
 
-    [[nodiscard]] static std::array<std::string, n_terms> term_names() { return {"mae", "feature/l1"}; }
     [[nodiscard]] optim::adamw<T, B>& optimizer() { return *optimizer_; }
     [[nodiscard]] StudentMae& student() noexcept { return student_; }
     [[nodiscard]] Teacher& teacher() noexcept { return teacher_; }
