@@ -7,7 +7,7 @@
 namespace tool {
 
 const char* cpu_gemm_library() { return tinymim::backends::cpu_gemm_library; }
-const char* cpu_bf16_gemm_path() { return tinymim::backends::cpu_bf16_gemm_path; }
+const char* cpu_bf16_gemm_path() { return tinymim::backends::cpu_bf16_gemm_path(); }
 
 std::string cpu_bf16_hardware() {
     std::ifstream in("/proc/cpuinfo");

@@ -7,7 +7,7 @@
 //   |y - y_exact| <= (2u + u^2 + gamma_{k+2} (1 + u)^2) sum |x| |w|  (+ gamma_{k+2} |b|, + u |y| when the
 // output is itself rounded). The test also requires the result to differ from the float product by more
 // than float rounding somewhere: a path that skipped the bf16 rounding would pass the bound but not that.
-#include <boost/test/unit_test.hpp>
+#include "../support/common.hpp"
 
 #include <cmath>
 #include <vector>
@@ -25,14 +25,6 @@ const double u = std::ldexp(1.0, -8);
 double gamma_for(std::size_t k) {
     const double n = double(k + 2), f = std::ldexp(1.0, -24);
     return n * f / (1 - n * f);
-}
-
-template <class S>
-tensor<float, S> random_tensor(const extents<S>& e, std::uint64_t seed, double scale = 1) {
-    tensor<float, S> t(e);
-    counter_rng r(seed);
-    for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = float(scale * r.normal(i));
-    return t;
 }
 
 // Checks got [m, n] against sum_p a(i, p) b(p, j) (+ add(j)) in double within the bound above; returns the
@@ -64,10 +56,10 @@ void linear_case(std::size_t rows, std::size_t in, std::size_t out, bool round_o
     BOOST_TEST_CONTEXT("rows " << rows << ", in " << in << ", out " << out << ", rounded output " << round_output
                                << ", threads " << threads) {
         set_num_threads(threads);
-        const auto x = random_tensor(extents<shape<dyn, dyn>>({rows, in}), 1);
-        const auto w = random_tensor(extents<shape<dyn, dyn>>({out, in}), 2, 0.1);
-        const auto b = random_tensor(extents<shape<dyn>>({out}), 3);
-        const auto dy = random_tensor(extents<shape<dyn, dyn>>({rows, out}), 4);
+        const auto x = tt::randn_float(extents<shape<dyn, dyn>>({rows, in}), 1);
+        const auto w = tt::randn_float(extents<shape<dyn, dyn>>({out, in}), 2, 0.1);
+        const auto b = tt::randn_float(extents<shape<dyn>>({out}), 3);
+        const auto dy = tt::randn_float(extents<shape<dyn, dyn>>({rows, out}), 4);
         tape<cpu> t;
         t.set_poison(true);
         auto vx = leaf(t, x);
@@ -113,8 +105,8 @@ BOOST_AUTO_TEST_CASE(forward_and_backward_within_the_bf16_bound) {
 }
 
 BOOST_AUTO_TEST_CASE(fp32_policy_is_the_float_linear) {
-    const auto x = random_tensor(extents<shape<dyn, 16>>({9, 16}), 5);
-    const auto w = random_tensor(extents<shape<8, 16>>({8, 16}), 6);
+    const auto x = tt::randn_float(extents<shape<dyn, 16>>({9, 16}), 5);
+    const auto w = tt::randn_float(extents<shape<8, 16>>({8, 16}), 6);
     tape<cpu> t;
     auto a = ops::linear(input(t, x), input(t, w), fp32{});
     auto b = ops::linear(input(t, x), input(t, w));

@@ -29,6 +29,15 @@ tinymim::tensor<T, S> randn(std::uint64_t seed) {
     return t;
 }
 
+// A float tensor of the given extents with scale · N(0, 1) values (randn's values, scaled).
+template <class S>
+tinymim::tensor<float, S> randn_float(const tinymim::extents<S>& e, std::uint64_t seed, double scale = 1) {
+    tinymim::tensor<float, S> t(e);
+    tinymim::counter_rng r(seed);
+    for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = float(scale * r.normal(i));
+    return t;
+}
+
 // The largest |a[i] - b[i]| of two equally long vectors.
 inline double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
     BOOST_REQUIRE(a.size() == b.size());

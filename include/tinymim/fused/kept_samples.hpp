@@ -39,27 +39,28 @@ template <element T, class S, backend B>
 }
 
 namespace detail {
-// x + drop_path(fc2(GELU(fc1(LN(x))))) computed on the kept samples only.
-template <element T, class S, class SG, class SW1, class SB1, class SW2, class SB2, backend B>
+// x + drop_path(fc2(GELU(fc1(LN(x))))) computed on the kept samples only, in precision P.
+template <precision_policy P, element T, class S, class SG, class SW1, class SB1, class SW2, class SB2, backend B>
 [[nodiscard]] var<T, S, B> mlp_half_on_kept(const ops::sample_runs_view& kept, const var<T, S, B>& x,
                                             const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
                                             const var<T, SW1, B>& w1, const var<T, SB1, B>& b1,
                                             const var<T, SW2, B>& w2, const var<T, SB2, B>& b2,
                                             const ops::drop_path_run& dp) {
-    return residual_branch<branch_activation::gelu>(layer_norm_linear(x, gamma, beta, eps, w1, b1, &kept), w2, b2, x,
-                                                    on_the_kept(dp), &kept);
+    return residual_branch<branch_activation::gelu, P>(layer_norm_linear<P>(x, gamma, beta, eps, w1, b1, &kept), w2,
+                                                       b2, x, on_the_kept(dp), &kept);
 }
 
-// x + drop_path(proj(attention(qkv(LN(x))))) computed on the kept samples only.
-template <element T, class S, class SG, class SQ, class SQB, class SP, class SPB, backend B>
+// x + drop_path(proj(attention(qkv(LN(x))))) computed on the kept samples only, in precision P (q, k, v
+// rounded to bf16 values under bf16_mixed).
+template <precision_policy P, element T, class S, class SG, class SQ, class SQB, class SP, class SPB, backend B>
 [[nodiscard]] var<T, S, B> attention_half_on_kept(const ops::sample_runs_view& kept, const var<T, S, B>& x,
                                                   const var<T, SG, B>& gamma, const var<T, SG, B>& beta, T eps,
                                                   const var<T, SQ, B>& wqkv, const var<T, SQB, B>& bqkv,
                                                   const var<T, SP, B>& wproj, const var<T, SPB, B>& bproj,
                                                   std::size_t heads, T scale, const ops::drop_path_run& dp) {
-    return residual_branch<branch_activation::none>(
-        attention_qkv_out(layer_norm_linear(x, gamma, beta, eps, wqkv, bqkv, &kept), heads, scale), wproj, bproj, x,
-        on_the_kept(dp), &kept);
+    return residual_branch<branch_activation::none, P>(
+        attention_qkv_out(layer_norm_linear<P>(x, gamma, beta, eps, wqkv, bqkv, &kept, P::bf16_operands), heads, scale),
+        wproj, bproj, x, on_the_kept(dp), &kept);
 }
 }  // namespace detail
 

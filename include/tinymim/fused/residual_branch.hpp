@@ -3,14 +3,16 @@
 // Equals ops::add(residual, ops::drop_path(ops::linear(act(x), W, b))) (the residual added first).
 // One node on every backend: it keeps only x (GELU(x) recomputed, the branch a temporary). Fast path
 // (plan_residual_branch): the CPU's row blocks, act(x) and the GEMM's output never leaving the cache.
-// With kept samples (fused/kept_samples.hpp) x holds only those of the residual's batch.
+// Kept samples: x holds only those of the residual's batch. bf16_mixed: bf16 GEMMs, no row blocks.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <optional>
+#include <type_traits>
 
 #include "tinymim/autograd/var.hpp"
+#include "tinymim/core/precision.hpp"
 #include "tinymim/backend/kernels.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/linear.hpp"
@@ -161,9 +163,76 @@ void gelu_branch_backward(tape<B>& t, const branch_sizes& s, slot<T>* sx, slot<T
     }
 }
 
+// act(x) as a bf16 GEMM operand, into ab (rows · in values).
+template <branch_activation Act, element T, backend B>
+void branch_operand_bf16(tape<B>& tp, const branch_sizes& s, const T* x, bf16* ab) {
+    std::optional<typename tape<B>::template temporary<T>> act;
+    backends::to_bf16(B{}, s.rows * s.in, branch_input<Act>(tp, s, x, act), ab);
+}
+
+// The forward under bf16_mixed: act(x) and W cast to bf16, fp32 accumulation onto residual + b (every factor
+// 1) or into a temporary b fill that the kept rows add scaled. wb is W in bf16 (kept for the backward).
+template <branch_activation Act, element T, backend B>
+void branch_forward_bf16(tape<B>& tp, const branch_sizes& s, const T* x, const bf16* wb, const T* b,
+                         const T* residual, const T* scales, const ops::sample_runs_view* kept, T* y) {
+    using namespace backends;
+    typename tape<B>::template temporary<bf16> ab(tp, s.rows * s.in);
+    branch_operand_bf16<Act>(tp, s, x, ab.get());
+    const bf16* a = ab.get();
+    if (scales == nullptr) {
+        binary(B{}, binop::add, s.rows * s.out, s.out, residual, b, y);
+        gemm_bf16(B{}, false, true, s.rows, s.out, s.in, 1.0f, a, s.in, wb, s.in, 1.0f, y, s.out);
+        return;
+    }
+    typename tape<B>::template temporary<T> z(tp, s.rows * s.out);
+    copy_tokens(B{}, s.rows, 1, s.out, b, 1, 0, true, z.get(), 1, 0, false);
+    gemm_bf16(B{}, false, true, s.rows, s.out, s.in, 1.0f, a, s.in, wb, s.in, 1.0f, z.get(), s.out);
+    B::copy(y, residual, s.full * s.per_sample * sizeof(T));
+    const T* zs = z.get();
+    const std::size_t ps = s.per_sample;
+    ops::for_each_run(kept, s.batch, [&](std::size_t first, std::size_t count, std::size_t at) {
+        scale_rows(B{}, count, ps, scales + at, zs + at * ps, y + first * ps, true);
+    });
+}
+
+// dx, dW, db under bf16_mixed from the scaled gradient gb: gb rounded to bf16 times the bf16 operands,
+// act(x) cast again from x (kept in fp32 as the fp32 node keeps it), dx = act'(x) ⊙ (gb · W) in fp32.
+template <branch_activation Act, element T, backend B>
+void branch_backward_bf16(tape<B>& t, const branch_sizes& s, slot<T>* sx, slot<T>* sw, slot<T>* sb, const bf16* wb,
+                          const T* gb) {
+    using namespace backends;
+    using temp_t = typename tape<B>::template temporary<T>;
+    const T* x = static_cast<const T*>(sx->value);
+    const std::size_t n_in = s.rows * s.in;
+    typename tape<B>::template temporary<bf16> gbb(t, s.rows * s.out);
+    to_bf16(B{}, s.rows * s.out, gb, gbb.get());
+    bool fresh = false;
+    if (sw->requires_grad) {
+        typename tape<B>::template temporary<bf16> ab(t, n_in);
+        branch_operand_bf16<Act>(t, s, x, ab.get());
+        T* dw = t.grad_for_write(sw, fresh);
+        gemm_bf16(B{}, true, false, s.out, s.in, s.rows, 1.0f, static_cast<const bf16*>(gbb.get()), s.out,
+                  static_cast<const bf16*>(ab.get()), s.in, fresh ? 0.0f : 1.0f, dw, s.in);
+    }
+    if (sb->requires_grad) reduce_rows_acc(B{}, s.rows * s.out, s.out, T(1), gb, static_cast<const T*>(nullptr), t.grad(sb));
+    if (!sx->requires_grad) return;
+    if constexpr (Act == branch_activation::gelu) {
+        temp_t da(t, n_in);
+        gemm_bf16(B{}, false, false, s.rows, s.in, s.out, 1.0f, static_cast<const bf16*>(gbb.get()), s.out, wb, s.in,
+                  0.0f, da.get(), s.in);
+        T* dx = t.grad_for_write(sx, fresh);
+        if (fresh) fill(B{}, dx, n_in, T(0));
+        gelu_backward(B{}, n_in, x, static_cast<const T*>(da.get()), dx);
+    } else {
+        T* dx = t.grad_for_write(sx, fresh);
+        gemm_bf16(B{}, false, false, s.rows, s.in, s.out, 1.0f, static_cast<const bf16*>(gbb.get()), s.out, wb, s.in,
+                  fresh ? 0.0f : 1.0f, dx, s.in);
+    }
+}
+
 // The node. With `kept`, x holds only those samples of the residual's batch (in order): the branch is added
 // to them, the residual's other samples pass unchanged (dp must then be on_the_kept).
-template <branch_activation Act, element T, class SX, class SW, class SB, class SR, backend B>
+template <branch_activation Act, precision_policy P = fp32, element T, class SX, class SW, class SB, class SR, backend B>
 [[nodiscard]] var<T, SR, B> residual_branch(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b,
                                             const var<T, SR, B>& residual, const ops::drop_path_run& dp,
                                             const ops::sample_runs_view* kept = nullptr) {
@@ -176,8 +245,17 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
     const bool needs = x.requires_grad() || w.requires_grad() || b.requires_grad() || residual.requires_grad();
     auto y = make_output<T>(tp, residual.shape(), needs);
 
+    bf16* wb = nullptr;  // under bf16_mixed, W cast once (kept for dx when the backward runs)
     bool done = false;
-    if constexpr (requires { plan_residual_branch(B{}, s.rows, s.in, s.out, sizeof(T)); }) {
+    if constexpr (P::bf16_operands) {
+        static_assert(std::is_same_v<T, float>, "residual_linear: bf16_mixed computes on float values");
+        std::optional<typename tape<B>::template temporary<bf16>> wb_temp;
+        wb = needs ? tp.template scratch<bf16>(s.out * s.in) : wb_temp.emplace(tp, s.out * s.in).get();
+        backends::to_bf16(B{}, s.out * s.in, w.data(), wb);
+        branch_forward_bf16<Act>(tp, s, x.data(), static_cast<const bf16*>(wb), b.data(), residual.data(), scales,
+                                 kept, y.data());
+        done = true;
+    } else if constexpr (requires { plan_residual_branch(B{}, s.rows, s.in, s.out, sizeof(T)); }) {
         if (auto plan = plan_residual_branch(B{}, s.rows, s.in, s.out, sizeof(T))) {
             branch_forward_blocked<Act, B>(*plan, s, x.data(), w.data(), b.data(), residual.data(), scales, kept,
                                            y.data());
@@ -219,7 +297,9 @@ template <branch_activation Act, element T, class SX, class SW, class SB, class 
                               });
             gb = gs;
         }
-        if constexpr (Act == branch_activation::gelu)
+        if constexpr (P::bf16_operands)
+            branch_backward_bf16<Act>(t, s, sx, sw, sb, static_cast<const bf16*>(wb), gb);
+        else if constexpr (Act == branch_activation::gelu)
             gelu_branch_backward(t, s, sx, sw, sb, gb);
         else
             ops::detail::linear_backward(t, s.rows, s.in, s.out, gb, static_cast<const T*>(sx->value), sx, sw, sb);

@@ -57,8 +57,9 @@ struct block_run {
     bool stop_after_qkv = false;  // relations need only LN1 + qkv: skip the rest
 };
 
-// P: the precision of the block's products (core/precision.hpp). Under bf16_mixed the block runs as its
-// math below, each linear on bf16 operands and the attention on q, k, v rounded to bf16.
+// P: the precision of the block's products (core/precision.hpp). Under bf16_mixed every linear multiplies
+// bf16 operands with fp32 accumulation and the attention runs on q, k, v rounded to bf16, in the fused
+// halves as in the traced math below.
 template <std::size_t D, std::size_t Hidden, backend B = cpu, element T = float, precision_policy P = fp32>
 struct block {
     static_assert(D > 0 && Hidden > 0, "nn::block: widths must be positive");
@@ -83,8 +84,7 @@ struct block {
                       "block::forward: the input must be tokens [batch, tokens, D] of the block's width");
         const std::size_t h = run.heads != 0 ? run.heads : heads;
         TINYMIM_CHECK(D % h == 0, "block: width ", D, " does not divide into ", h, " heads");
-        if constexpr (!P::bf16_operands)
-            if (trace == nullptr && !run.stop_after_qkv) return forward_fused(t, x, run, h);
+        if (trace == nullptr && !run.stop_after_qkv) return forward_fused(t, x, run, h);
         auto ln1 = norm1(t, x);
         // q, k, v are the attention's operands: under bf16_mixed they are rounded to bf16 values.
         auto qkv = ops::linear(ln1, attn.qkv.weight.on(t), attn.qkv.bias.on(t), P{}, true);
@@ -124,9 +124,10 @@ struct block {
             dp2{run.drop_path, run.rng.fork(2), run.training};
         auto r1 =
             fused::attention_residual(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
-                                      attn.qkv.bias.on(t), attn.proj.weight.on(t), attn.proj.bias.on(t), h, scale, dp1);
+                                      attn.qkv.bias.on(t), attn.proj.weight.on(t), attn.proj.bias.on(t), h, scale, dp1,
+                                      P{});
         return fused::mlp_residual(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t),
-                                   mlp.fc1.bias.on(t), mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), dp2);
+                                   mlp.fc1.bias.on(t), mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), dp2, P{});
     }
 
     void init(const counter_rng& rng) {

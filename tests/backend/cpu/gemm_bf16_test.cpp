@@ -68,7 +68,7 @@ double worst_over_bound(const gemm_case& c, std::size_t pad) {
 BOOST_AUTO_TEST_SUITE(gemm_bf16)
 
 BOOST_AUTO_TEST_CASE(every_transpose_pair_alpha_and_beta_within_the_float_accumulation_bound) {
-    BOOST_TEST_MESSAGE("bf16 GEMM path: " << backends::cpu_bf16_gemm_path);
+    BOOST_TEST_MESSAGE("bf16 GEMM path: " << backends::cpu_bf16_gemm_path());
     for (const bool ta : {false, true})
         for (const bool tb : {false, true})
             for (const float beta : {0.0f, 1.0f, -0.5f})

@@ -1,11 +1,20 @@
 // CPU GEMM with bf16 operands, float accumulation and a float result: row-major C = alpha op(A) op(B) + beta C.
-// With oneMKL: cblas_gemm_bf16bf16f32 (AMX tiles or AVX512-BF16 where the CPU has them). Elsewhere the
-// operands are widened to float — exactly — into per-thread buffers and multiplied by the float GEMM: the
-// same products to float rounding, at float speed (Debian's OpenBLAS 0.3.21 has no bf16 GEMM).
+// With oneMKL, on cores with AMX-BF16: cblas_gemm_bf16bf16f32 on AMX tiles. Elsewhere the operands are
+// widened to float — exactly — and multiplied by the float GEMM: the same products to float rounding. That is
+// also oneMKL's choice on AVX512-BF16 without AMX, where VDPBF16PS issues on one port and the bf16 GEMM
+// measured slower than the float one (docs/results/performance.md). TINYMIM_BF16_GEMM=native|widened forces
+// a path (Debian's OpenBLAS 0.3.21 has no bf16 GEMM: always widened).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "tinymim/backend/cpu/blas/gemm.hpp"
 #include "tinymim/backend/cpu/cpu.hpp"
@@ -13,13 +22,40 @@
 
 namespace tinymim::backends {
 
-// What runs a bf16 GEMM in this build (for reports and benchmarks).
-inline constexpr const char* cpu_bf16_gemm_path =
-#if defined(TINYMIM_USE_MKL)
-    "oneMKL cblas_gemm_bf16bf16f32";
+namespace cpu_detail {
+// Whether this process may run AMX-BF16 instructions: the cores have them (CPUID.7.0:EDX bit 22) and Linux
+// grants the tile state (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, as oneMKL asks itself).
+inline bool amx_bf16_usable() {
+#if defined(__x86_64__) && defined(__linux__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+    if (((d >> 22) & 1u) == 0) return false;
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
 #else
-    "float GEMM on widened operands";
+    return false;
 #endif
+}
+
+// Whether gemm_bf16 calls oneMKL's bf16 GEMM (decided once per process).
+inline bool native_bf16_gemm() {
+#if defined(TINYMIM_USE_MKL)
+    static const bool native = [] {
+        const char* e = std::getenv("TINYMIM_BF16_GEMM");
+        if (e != nullptr && std::strcmp(e, "native") == 0) return true;
+        if (e != nullptr && std::strcmp(e, "widened") == 0) return false;
+        return amx_bf16_usable();
+    }();
+    return native;
+#else
+    return false;
+#endif
+}
+}  // namespace cpu_detail
+
+// What runs a bf16 GEMM in this process (for reports and benchmarks).
+[[nodiscard]] inline const char* cpu_bf16_gemm_path() {
+    return cpu_detail::native_bf16_gemm() ? "oneMKL cblas_gemm_bf16bf16f32" : "float GEMM on widened operands";
+}
 
 namespace cpu_detail {
 // dst[r, c] = float(src[r, c]) for a rows x cols matrix (row strides ld and cols).
@@ -37,26 +73,30 @@ inline void widen_bf16(std::size_t rows, std::size_t cols, const bf16* src, std:
 inline void gemm_bf16(cpu, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const bf16* a,
                       std::size_t lda, const bf16* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
     if (m == 0 || n == 0) return;
-#if defined(TINYMIM_USE_MKL)
-    static_assert(sizeof(MKL_BF16) == sizeof(bf16), "MKL_BF16 and tinymim::bf16 must share their layout");
-    if (k == 0) {  // cblas leaves C to beta alone only for k > 0 in some versions: scale it here
+    if (k == 0) {  // C = beta C (BLASes differ on an empty inner dimension, and refuse a zero leading dimension)
         for (std::size_t i = 0; i < m; ++i)
             for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
-    cblas_gemm_bf16bf16f32(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, MKL_INT(m),
-                           MKL_INT(n), MKL_INT(k), alpha, reinterpret_cast<const MKL_BF16*>(a), MKL_INT(lda),
-                           reinterpret_cast<const MKL_BF16*>(b), MKL_INT(ldb), beta, c, MKL_INT(ldc));
-#else
-    using namespace cpu_detail;
-    const std::size_t a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
-    float* aw = thread_buffer<float, scratch::bf16_first>(a_rows * a_cols);
-    float* bw = thread_buffer<float, scratch::bf16_second>(b_rows * b_cols);
-    widen_bf16(a_rows, a_cols, a, lda, aw);
-    widen_bf16(b_rows, b_cols, b, ldb, bw);
-    gemm(cpu{}, ta, tb, m, n, k, alpha, static_cast<const float*>(aw), a_cols, static_cast<const float*>(bw), b_cols,
-         beta, c, ldc);
+#if defined(TINYMIM_USE_MKL)
+    static_assert(sizeof(MKL_BF16) == sizeof(bf16), "MKL_BF16 and tinymim::bf16 must share their layout");
+    if (cpu_detail::native_bf16_gemm()) {
+        cblas_gemm_bf16bf16f32(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                               MKL_INT(m), MKL_INT(n), MKL_INT(k), alpha, reinterpret_cast<const MKL_BF16*>(a),
+                               MKL_INT(lda), reinterpret_cast<const MKL_BF16*>(b), MKL_INT(ldb), beta, c, MKL_INT(ldc));
+        return;
+    }
 #endif
+    {
+        using namespace cpu_detail;
+        const std::size_t a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
+        float* aw = thread_buffer<float, scratch::bf16_first>(a_rows * a_cols);
+        float* bw = thread_buffer<float, scratch::bf16_second>(b_rows * b_cols);
+        widen_bf16(a_rows, a_cols, a, lda, aw);
+        widen_bf16(b_rows, b_cols, b, ldb, bw);
+        gemm(cpu{}, ta, tb, m, n, k, alpha, static_cast<const float*>(aw), a_cols, static_cast<const float*>(bw),
+             b_cols, beta, c, ldc);
+    }
 }
 
 }  // namespace tinymim::backends
