@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake ccache libeigen3-dev libboost-test-dev nlohmann-json3-dev libcli11-dev
           zlib1g-dev libpng-dev libturbojpeg0-dev libjpeg62-turbo-dev libopenblas-openmp-dev libbenchmark-dev
-          gnuplot-nox dataset-fashion-mnist
+          gnuplot-nox dataset-fashion-mnist libopenmpi-dev openmpi-bin
           python3 ca-certificates)  # python3: CI's checks and scripts/install-mkl.sh (HTTPS to PyPI)
 missing=()
 for p in "${packages[@]}"; do

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../support/synthetic.hpp"
 #include "tinymim/io/image_folder.hpp"
 #include "tinymim/train/tasks.hpp"
 
@@ -42,19 +43,7 @@ void expect_error(const std::function<void()>& f, const std::string& fragment) {
         BOOST_TEST(std::string(e.what()).find(fragment) != std::string::npos, e.what());
     }
 }
-data::image_dataset synthetic(std::size_t n) {
-    data::image_dataset d;
-    d.channels = 1;
-    d.height = d.width = 28;
-    d.pixels.resize(n * 28 * 28);
-    d.labels.resize(n);
-    std::mt19937 g(5);
-    for (auto& p : d.pixels) p = std::uint8_t(g() % 256);
-    for (std::size_t i = 0; i < n; ++i) d.labels[i] = std::int32_t(i % 10);
-    d.mean = {0.5f};
-    d.std = {0.25f};
-    return d;
-}
+data::image_dataset synthetic(std::size_t n) { return tt::synthetic_images(n); }
 constexpr nn::vit_config enc{.image = 28, .patch = 7, .channels = 1, .dim = 16, .depth = 2, .heads = 2};
 constexpr nn::mae_decoder_config dec{.dim = 8, .depth = 1, .heads = 2};
 using mae_t = nn::mae<enc, dec>;

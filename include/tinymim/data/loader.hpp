@@ -1,7 +1,8 @@
 // loader<S>: batches of augmented images (and labels) prepared on a background thread while the
 // current batch trains. Deterministic: batch b of epoch e depends only on (seed, e, b), not on timing.
 // For TinyMIM's input policy it renders two views of one crop: the teacher's (no jitter) and the
-// student's (colour jitter).
+// student's (colour jitter). In a data-parallel run (options.part) each rank renders its slice of every
+// global batch (data/shard.hpp).
 #pragma once
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "tinymim/core/random.hpp"
 #include "tinymim/data/augment.hpp"
 #include "tinymim/data/dataset.hpp"
+#include "tinymim/data/shard.hpp"
 #include "tinymim/tensor/tensor.hpp"
 
 namespace tinymim::data {
@@ -27,6 +29,7 @@ struct batch {
     tensor<float, S> teacher_images;  // the teacher's view (empty unless two views were asked for)
     tensor<std::int32_t, shape<dyn>> labels;
     std::size_t epoch = 0, index = 0;
+    std::size_t offset = 0;  // the position of images[0] in the global batch (data-parallel runs; else 0)
 };
 
 struct loader_options {
@@ -37,6 +40,7 @@ struct loader_options {
     augment_options augment{};          // the (student) view
     augment_options teacher_augment{};  // crop/flip are shared; only its jitter settings are used
     std::uint64_t seed = 0;
+    shard part{};  // data-parallel runs: batch_size is the global batch, this rank renders its slice
 };
 
 template <class S>
@@ -51,6 +55,11 @@ public:
         TINYMIM_CHECK(o_.batch_size > 0, "loader: batch size must be positive");
         TINYMIM_CHECK(!o_.drop_last || d.size() >= o_.batch_size, "loader: the data set (", d.size(),
                       " images) is smaller than one batch (", o_.batch_size, ")");
+        o_.part.check(o_.batch_size);
+        // Every rank must take the same number of steps: the tail that does not fill a global batch is left
+        // out of the epoch (reshuffled each epoch, as PyTorch's DistributedSampler with drop_last).
+        TINYMIM_CHECK(o_.part.ranks == 1 || o_.drop_last,
+                      "loader: a data-parallel loader (", o_.part.ranks, " ranks) must drop the last partial batch");
     }
     ~loader() { stop(); }
     loader(const loader&) = delete;
@@ -63,10 +72,12 @@ public:
     // Batch `index` of `epoch`, computed here (no thread).
     [[nodiscard]] batch<S> make(std::size_t epoch, std::size_t index) const {
         const auto order = permutation(epoch);
-        const std::size_t b0 = index * o_.batch_size, n = std::min(o_.batch_size, d_.size() - b0);
+        const std::size_t start = index * o_.batch_size, b0 = start + o_.part.offset(o_.batch_size);
+        const std::size_t n = std::min(o_.part.local(o_.batch_size), d_.size() - b0);
         batch<S> b;
         b.epoch = epoch;
         b.index = index;
+        b.offset = o_.part.offset(o_.batch_size);
         b.images = tensor<float, S>({n, C, H, W});
         if (o_.two_views) b.teacher_images = tensor<float, S>({n, C, H, W});
         b.labels = tensor<std::int32_t, shape<dyn>>({n});

@@ -1,0 +1,109 @@
+// dist::mpi: the communicator of a run launched by mpirun (OpenMPI), over a duplicate of MPI_COMM_WORLD.
+// The first one made initialises MPI (MPI_THREAD_FUNNELED: only the thread that made it calls MPI) and
+// MPI is finalised at exit. Errors are returned, not fatal (MPI_ERRORS_RETURN): each call is checked and
+// a failure is a tinymim::error naming the call, this rank and MPI's message. A rank that fails for its own
+// reasons calls abort(): mpirun then ends every other rank instead of leaving them in a collective.
+// Needs the CMake component `mpi` (find_package(TinyMIM COMPONENTS mpi), target TinyMIM::mpi).
+#pragma once
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "tinymim/core/bf16.hpp"
+#include "tinymim/core/error.hpp"
+#include "tinymim/dist/communicator.hpp"
+
+namespace tinymim::dist {
+
+class mpi {
+public:
+    mpi() {
+        int initialised = 0;
+        check(MPI_Initialized(&initialised), "MPI_Initialized");
+        if (initialised == 0) {
+            int provided = 0;
+            check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+            std::atexit(finalise);
+        }
+        check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+        check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+        check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+        check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+    }
+    ~mpi() {
+        int finalised = 0;
+        MPI_Finalized(&finalised);
+        if (finalised == 0) MPI_Comm_free(&comm_);
+    }
+    mpi(const mpi&) = delete;
+    mpi& operator=(const mpi&) = delete;
+
+    [[nodiscard]] int rank() const noexcept { return rank_; }
+    [[nodiscard]] int size() const noexcept { return size_; }
+
+    void allreduce(float* x, std::size_t n, reduce_op op) { reduce(x, n, op, MPI_FLOAT); }
+    void allreduce(double* x, std::size_t n, reduce_op op) { reduce(x, n, op, MPI_DOUBLE); }
+    // MPI has no bf16: the values are summed in float and rounded to bf16 once.
+    void allreduce(bf16* x, std::size_t n, reduce_op op) {
+        std::vector<float> wide(x, x + n);
+        allreduce(wide.data(), n, op);
+        for (std::size_t i = 0; i < n; ++i) x[i] = bf16(wide[i]);
+    }
+    void broadcast(void* bytes, std::size_t n, int root) {
+        TINYMIM_CHECK(root >= 0 && root < size_, "dist::mpi: broadcast from rank ", root, " in a group of ", size_,
+                      " (on rank ", rank_, ")");
+        auto* p = static_cast<char*>(bytes);
+        for (std::size_t done = 0; done < n;) {  // MPI counts are int
+            const int part = int(std::min<std::size_t>(n - done, INT_MAX));
+            check(MPI_Bcast(p + done, part, MPI_BYTE, root, comm_), "MPI_Bcast");
+            done += std::size_t(part);
+        }
+    }
+    void barrier() { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+    // Ends every rank of the run: prints `why` naming this rank, then MPI_Abort (mpirun ends the others).
+    [[noreturn]] void abort(const std::string& why, int code = 1) const {
+        std::fprintf(stderr, "tinymim: rank %d of %d failed: %s\n", rank_, size_, why.c_str());
+        std::fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, code);
+        std::abort();  // MPI_Abort does not return; this is for the compiler
+    }
+
+private:
+    static void finalise() {
+        int finalised = 0;
+        MPI_Finalized(&finalised);
+        if (finalised == 0) MPI_Finalize();
+    }
+    void check(int rc, const char* call) const {
+        if (rc == MPI_SUCCESS) return;
+        char text[MPI_MAX_ERROR_STRING] = {};
+        int len = 0;
+        MPI_Error_string(rc, text, &len);
+        const std::string where = rank_ >= 0 ? detail::concat("rank ", rank_, " of ", size_) : "a rank not yet known";
+        throw error(detail::concat("dist::mpi: ", call, " failed on ", where, ": ", std::string(text, std::size_t(len))));
+    }
+    template <class T>
+    void reduce(T* x, std::size_t n, reduce_op op, MPI_Datatype type) {
+        for (std::size_t done = 0; done < n;) {
+            const int part = int(std::min<std::size_t>(n - done, INT_MAX));
+            check(MPI_Allreduce(MPI_IN_PLACE, x + done, part, type, MPI_SUM, comm_), "MPI_Allreduce");
+            done += std::size_t(part);
+        }
+        if (op == reduce_op::average && size_ > 1)
+            for (std::size_t i = 0; i < n; ++i) x[i] /= T(size_);
+    }
+
+    MPI_Comm comm_ = MPI_COMM_NULL;
+    int rank_ = -1, size_ = 0;
+};
+static_assert(communicator<mpi>);
+
+}  // namespace tinymim::dist
