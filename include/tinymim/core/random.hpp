@@ -31,10 +31,22 @@ public:
     [[nodiscard]] constexpr double next_uniform() { return uniform(counter_++); }
     [[nodiscard]] double next_normal() { return normal(counter_++); }
 
-    // A derived, independent stream (for a sub-component: one per layer, one per step, ...).
+    // A derived, independent stream (for a sub-component: one per layer, one per step, ...); it keeps the
+    // first sample below.
     [[nodiscard]] constexpr counter_rng fork(std::uint64_t sub) const {
-        return counter_rng(bits(0xF0F0F0F0ULL + sub), stream_ + 1);
+        counter_rng r(bits(0xF0F0F0F0ULL + sub), stream_ + 1);
+        r.first_sample_ = first_sample_;
+        return r;
     }
+    // The same stream for a slice of a batch that starts at sample `first` (a data-parallel rank's): the
+    // draws made per sample (drop path, MAE masks) key on first_sample() + the sample's index in the slice,
+    // so the slices draw what the whole batch draws.
+    [[nodiscard]] constexpr counter_rng from_sample(std::uint64_t first) const {
+        counter_rng r = *this;
+        r.first_sample_ = first;
+        return r;
+    }
+    [[nodiscard]] constexpr std::uint64_t first_sample() const { return first_sample_; }
 
     [[nodiscard]] constexpr std::uint64_t seed() const { return seed_; }
     [[nodiscard]] constexpr std::uint64_t stream() const { return stream_; }
@@ -49,6 +61,7 @@ private:
         return z ^ (z >> 31);
     }
     std::uint64_t seed_ = 0, stream_ = 0, counter_ = 0;
+    std::uint64_t first_sample_ = 0;
 };
 
 }  // namespace tinymim

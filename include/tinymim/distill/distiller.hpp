@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -81,7 +82,7 @@ public:
                                  bool training = true) {
         TINYMIM_CHECK(teacher_images.shape() == student_images.shape(), "distiller: teacher images ",
                       teacher_images.shape().str(), " and student images ", student_images.shape().str(), " differ");
-        const counter_rng step_rng = rng_.fork(step_);
+        const counter_rng step_rng = rng_.fork(step_).from_sample(first_sample_);
         const std::size_t batch = teacher_images.extent(0);
         if constexpr (Pairing::input_policy::masked)
             mask_ = nn::mae_mask<B, T>::random(batch, student_type::P, opt_.mask_ratio, step_rng.fork(7));
@@ -117,9 +118,19 @@ public:
             TINYMIM_CHECK(std::isfinite(r.terms[i]), "distiller: loss term ", i, " (", term_names()[i], ") is ",
                           r.terms[i], " at step ", step_);
         l.total.backward();
+        if (sync_) sync_(*optimizer_, r);
         r.grad_norm = optimizer_->step(lr);
         ++step_;
         return r;
+    }
+
+    // A data-parallel run (dist/data_parallel.hpp sets it): this rank's batches start at sample
+    // `first_sample` of each global batch, and `sync` runs between the backward and the update (it averages
+    // the gradients and the reported losses across ranks).
+    using sync_fn = std::function<void(optim::adamw<T, B>&, step_result&)>;
+    void data_parallel(std::size_t first_sample, sync_fn sync) {
+        first_sample_ = first_sample;
+        sync_ = std::move(sync);
     }
     step_result step(const image_tensor& images, double lr) { return step(images, images, lr); }
 
@@ -362,6 +373,8 @@ private:
     distill_options opt_;
     counter_rng rng_;
     std::size_t step_ = 0;
+    std::size_t first_sample_ = 0;
+    sync_fn sync_;
     std::size_t layer_heads_ = 0;  // with a layer map: the head count of every tapped student block (0: its own)
     tape<B> tape_;
     typename projections_of<terms_t>::type projections_;

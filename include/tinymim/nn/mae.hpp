@@ -69,10 +69,12 @@ struct mae_mask {
         m.mask.copy_from(mk);
         return m;
     }
-    // Uniform noise from a counter-based generator (value b·L + l for patch l of sample b).
+    // Uniform noise from a counter-based generator (value b·L + l for patch l of sample b, b counted from
+    // rng.first_sample()).
     static mae_mask random(std::size_t batch, std::size_t patches, double ratio, const counter_rng& rng) {
         std::vector<double> noise(batch * patches);
-        for (std::size_t i = 0; i < noise.size(); ++i) noise[i] = rng.uniform(i);
+        const std::uint64_t first = rng.first_sample() * patches;
+        for (std::size_t i = 0; i < noise.size(); ++i) noise[i] = rng.uniform(first + i);
         return from_noise(noise, batch, patches, ratio);
     }
 };

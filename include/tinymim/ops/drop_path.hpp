@@ -22,9 +22,9 @@ struct drop_path_run {
 };
 
 namespace detail {
-// Whether a drop path of probability p drops sample b: its draw is rng.uniform(b).
+// Whether a drop path of probability p drops sample b: its draw is rng.uniform(rng.first_sample() + b).
 [[nodiscard]] inline bool drop_path_drops(const counter_rng& rng, std::size_t b, double p) {
-    return rng.uniform(b) < p;
+    return rng.uniform(rng.first_sample() + b) < p;
 }
 
 // The per-sample factors of a drop path (0 for a dropped sample, 1/(1-p) for a kept one) in tape memory
