@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "../support/common.hpp"
-#include "tinymim/distill/distiller.hpp"
 #include "tinymim/dist/data_parallel.hpp"
 #include "tinymim/dist/mpi.hpp"
+#include "tinymim/distill/distiller.hpp"
 #include "tinymim/nn/vit.hpp"
 
 using namespace tinymim;
@@ -40,8 +40,8 @@ double max_norm(const std::vector<double>& v) {
 // this run trains images [first, first + count) (all of them without a communicator).
 template <class T, class Input>
 std::pair<std::vector<double>, std::vector<double>> run(dist::mpi* comm) {
-    using P = d::pairing<nn::vit<t_cfg, cpu, T>, nn::vit<s_cfg, cpu, T>, d::relations<d::qk, d::vv>,
-                         d::kl_divergence, d::teacher_block<2>, d::last_block, Input>;
+    using P = d::pairing<nn::vit<t_cfg, cpu, T>, nn::vit<s_cfg, cpu, T>, d::relations<d::qk, d::vv>, d::kl_divergence,
+                         d::teacher_block<2>, d::last_block, Input>;
     auto teacher = std::make_unique<nn::vit<t_cfg, cpu, T>>();
     auto student = std::make_unique<nn::vit<s_cfg, cpu, T>>();
     teacher->init(counter_rng(21));

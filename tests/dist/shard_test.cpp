@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(a_resume_in_the_middle_of_an_epoch_is_exact_on_each_rank) {
         data::loader<images_t> first(d, options(2, r)), resumed(d, options(2, r));
         first.start(0, 0);
         for (int i = 0; i < 2; ++i) (void)first.next();
-        resumed.start(0, 2);  // from a checkpoint taken after two steps
+        resumed.start(0, 2);           // from a checkpoint taken after two steps
         for (int i = 0; i < 5; ++i) {  // across the epoch's end
             const auto a = first.next(), b = resumed.next();
             BOOST_TEST(a.epoch == b.epoch);

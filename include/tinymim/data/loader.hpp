@@ -58,8 +58,8 @@ public:
         o_.part.check(o_.batch_size);
         // Every rank must take the same number of steps: the tail that does not fill a global batch is left
         // out of the epoch (reshuffled each epoch, as PyTorch's DistributedSampler with drop_last).
-        TINYMIM_CHECK(o_.part.ranks == 1 || o_.drop_last,
-                      "loader: a data-parallel loader (", o_.part.ranks, " ranks) must drop the last partial batch");
+        TINYMIM_CHECK(o_.part.ranks == 1 || o_.drop_last, "loader: a data-parallel loader (", o_.part.ranks,
+                      " ranks) must drop the last partial batch");
     }
     ~loader() { stop(); }
     loader(const loader&) = delete;

@@ -21,7 +21,7 @@ concept communicator = requires(C& c, const C& cc, float* f, double* d, bf16* h,
     { cc.size() } -> std::convertible_to<int>;
     c.allreduce(f, n, op);  // in place: every rank ends with the sum (or mean) of every rank's values
     c.allreduce(d, n, op);
-    c.allreduce(h, n, op);  // summed in float, rounded to bf16 once
+    c.allreduce(h, n, op);        // summed in float, rounded to bf16 once
     c.broadcast(bytes, n, root);  // n bytes from root's buffer into every rank's
     c.barrier();
 };

@@ -88,7 +88,8 @@ private:
         int len = 0;
         MPI_Error_string(rc, text, &len);
         const std::string where = rank_ >= 0 ? detail::concat("rank ", rank_, " of ", size_) : "a rank not yet known";
-        throw error(detail::concat("dist::mpi: ", call, " failed on ", where, ": ", std::string(text, std::size_t(len))));
+        throw error(
+            detail::concat("dist::mpi: ", call, " failed on ", where, ": ", std::string(text, std::size_t(len))));
     }
     template <class T>
     void reduce(T* x, std::size_t n, reduce_op op, MPI_Datatype type) {

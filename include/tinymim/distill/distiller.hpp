@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <array>
-#include <functional>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>

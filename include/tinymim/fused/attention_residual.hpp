@@ -50,7 +50,7 @@ struct attention_residual_fn {
                       " heads");
         if (const auto kept = kept_runs(x, dp))
             return detail::attention_half_on_kept<P>(*kept, x, gamma, beta, eps, wqkv, bqkv, wproj, bproj, heads, scale,
-                                                  dp);
+                                                     dp);
         const bool needs = x.requires_grad() || gamma.requires_grad() || beta.requires_grad() || wqkv.requires_grad() ||
                            bqkv.requires_grad() || wproj.requires_grad() || bproj.requires_grad();
         const bool drops = dp.training && dp.p > 0;
@@ -66,9 +66,8 @@ struct attention_residual_fn {
             }
         }
         return detail::residual_branch<branch_activation::none, P>(
-            attention_qkv_out(
-                detail::layer_norm_linear<P>(x, gamma, beta, eps, wqkv, bqkv, nullptr, P::bf16_operands), heads,
-                scale),
+            attention_qkv_out(detail::layer_norm_linear<P>(x, gamma, beta, eps, wqkv, bqkv, nullptr, P::bf16_operands),
+                              heads, scale),
             wproj, bproj, x, dp);
     }
 };

@@ -46,8 +46,8 @@ template <precision_policy P, element T, class S, class SG, class SW1, class SB1
                                             const var<T, SW1, B>& w1, const var<T, SB1, B>& b1,
                                             const var<T, SW2, B>& w2, const var<T, SB2, B>& b2,
                                             const ops::drop_path_run& dp) {
-    return residual_branch<branch_activation::gelu, P>(layer_norm_linear<P>(x, gamma, beta, eps, w1, b1, &kept), w2,
-                                                       b2, x, on_the_kept(dp), &kept);
+    return residual_branch<branch_activation::gelu, P>(layer_norm_linear<P>(x, gamma, beta, eps, w1, b1, &kept), w2, b2,
+                                                       x, on_the_kept(dp), &kept);
 }
 
 // x + drop_path(proj(attention(qkv(LN(x))))) computed on the kept samples only, in precision P (q, k, v

@@ -43,9 +43,9 @@ void check_layer_norm_linear(const var<T, S, B>& x, const var<T, SG, B>& gamma, 
 // The layer norm's part of the backward: dx, dgamma, dbeta from dn, the gradient of its output rows (the
 // i-th kept sample's at row i · per_sample), with the forward's mean and 1/std.
 template <element T, backend B>
-void layer_norm_rows_backward(tape<B>& t, const ops::sample_runs_view* kept, std::size_t batch,
-                              std::size_t per_sample, std::size_t in, slot<T>* sx, slot<T>* sg, slot<T>* sbeta,
-                              const T* mean, const T* rstd, const T* dn) {
+void layer_norm_rows_backward(tape<B>& t, const ops::sample_runs_view* kept, std::size_t batch, std::size_t per_sample,
+                              std::size_t in, slot<T>* sx, slot<T>* sg, slot<T>* sbeta, const T* mean, const T* rstd,
+                              const T* dn) {
     const T* xs = static_cast<const T*>(sx->value);
     T* dx = sx->requires_grad ? t.grad(sx) : nullptr;
     T* dg = sg->requires_grad ? t.grad(sg) : nullptr;
@@ -223,7 +223,8 @@ template <precision_policy P = fp32, element T, class S, class SG, class SW, cla
                                      T eps, const var<T, SW, B>& w, const var<T, SB, B>& b,
                                      const ops::sample_runs_view* kept, bool round_output = false) {
     check_layer_norm_linear(x, gamma, beta, w, b, kept);
-    if constexpr (P::bf16_operands) return layer_norm_linear_bf16_node(x, gamma, beta, eps, w, b, kept, round_output);
+    if constexpr (P::bf16_operands)
+        return layer_norm_linear_bf16_node(x, gamma, beta, eps, w, b, kept, round_output);
     else if constexpr (requires { plan_layer_norm_linear(B{}, std::size_t{}, std::size_t{}); }) {
         if (auto plan = plan_layer_norm_linear(B{}, w.extent(1), w.extent(0)))
             return layer_norm_linear_node(*plan, x, gamma, beta, eps, w, b, kept);

@@ -12,8 +12,8 @@
 #include <type_traits>
 
 #include "tinymim/autograd/var.hpp"
-#include "tinymim/core/precision.hpp"
 #include "tinymim/backend/kernels.hpp"
+#include "tinymim/core/precision.hpp"
 #include "tinymim/ops/drop_path.hpp"
 #include "tinymim/ops/linear.hpp"
 #include "tinymim/ops/samples.hpp"
@@ -173,8 +173,8 @@ void branch_operand_bf16(tape<B>& tp, const branch_sizes& s, const T* x, bf16* a
 // The forward under bf16_mixed: act(x) and W cast to bf16, fp32 accumulation onto residual + b (every factor
 // 1) or into a temporary b fill that the kept rows add scaled. wb is W in bf16 (kept for the backward).
 template <branch_activation Act, element T, backend B>
-void branch_forward_bf16(tape<B>& tp, const branch_sizes& s, const T* x, const bf16* wb, const T* b,
-                         const T* residual, const T* scales, const ops::sample_runs_view* kept, T* y) {
+void branch_forward_bf16(tape<B>& tp, const branch_sizes& s, const T* x, const bf16* wb, const T* b, const T* residual,
+                         const T* scales, const ops::sample_runs_view* kept, T* y) {
     using namespace backends;
     typename tape<B>::template temporary<bf16> ab(tp, s.rows * s.in);
     branch_operand_bf16<Act>(tp, s, x, ab.get());
@@ -214,7 +214,8 @@ void branch_backward_bf16(tape<B>& t, const branch_sizes& s, slot<T>* sx, slot<T
         gemm_bf16(B{}, true, false, s.out, s.in, s.rows, 1.0f, static_cast<const bf16*>(gbb.get()), s.out,
                   static_cast<const bf16*>(ab.get()), s.in, fresh ? 0.0f : 1.0f, dw, s.in);
     }
-    if (sb->requires_grad) reduce_rows_acc(B{}, s.rows * s.out, s.out, T(1), gb, static_cast<const T*>(nullptr), t.grad(sb));
+    if (sb->requires_grad)
+        reduce_rows_acc(B{}, s.rows * s.out, s.out, T(1), gb, static_cast<const T*>(nullptr), t.grad(sb));
     if (!sx->requires_grad) return;
     if constexpr (Act == branch_activation::gelu) {
         temp_t da(t, n_in);
@@ -232,7 +233,8 @@ void branch_backward_bf16(tape<B>& t, const branch_sizes& s, slot<T>* sx, slot<T
 
 // The node. With `kept`, x holds only those samples of the residual's batch (in order): the branch is added
 // to them, the residual's other samples pass unchanged (dp must then be on_the_kept).
-template <branch_activation Act, precision_policy P = fp32, element T, class SX, class SW, class SB, class SR, backend B>
+template <branch_activation Act, precision_policy P = fp32, element T, class SX, class SW, class SB, class SR,
+          backend B>
 [[nodiscard]] var<T, SR, B> residual_branch(const var<T, SX, B>& x, const var<T, SW, B>& w, const var<T, SB, B>& b,
                                             const var<T, SR, B>& residual, const ops::drop_path_run& dp,
                                             const ops::sample_runs_view* kept = nullptr) {
@@ -252,8 +254,8 @@ template <branch_activation Act, precision_policy P = fp32, element T, class SX,
         std::optional<typename tape<B>::template temporary<bf16>> wb_temp;
         wb = needs ? tp.template scratch<bf16>(s.out * s.in) : wb_temp.emplace(tp, s.out * s.in).get();
         backends::to_bf16(B{}, s.out * s.in, w.data(), wb);
-        branch_forward_bf16<Act>(tp, s, x.data(), static_cast<const bf16*>(wb), b.data(), residual.data(), scales,
-                                 kept, y.data());
+        branch_forward_bf16<Act>(tp, s, x.data(), static_cast<const bf16*>(wb), b.data(), residual.data(), scales, kept,
+                                 y.data());
         done = true;
     } else if constexpr (requires { plan_residual_branch(B{}, s.rows, s.in, s.out, sizeof(T)); }) {
         if (auto plan = plan_residual_branch(B{}, s.rows, s.in, s.out, sizeof(T))) {

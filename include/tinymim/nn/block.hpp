@@ -122,10 +122,9 @@ struct block {
         const T scale = T(1) / std::sqrt(T(D / h));
         const ops::drop_path_run dp1{run.drop_path, run.rng.fork(1), run.training},
             dp2{run.drop_path, run.rng.fork(2), run.training};
-        auto r1 =
-            fused::attention_residual(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
-                                      attn.qkv.bias.on(t), attn.proj.weight.on(t), attn.proj.bias.on(t), h, scale, dp1,
-                                      P{});
+        auto r1 = fused::attention_residual(x, norm1.weight.on(t), norm1.bias.on(t), norm1.eps, attn.qkv.weight.on(t),
+                                            attn.qkv.bias.on(t), attn.proj.weight.on(t), attn.proj.bias.on(t), h, scale,
+                                            dp1, P{});
         return fused::mlp_residual(r1, norm2.weight.on(t), norm2.bias.on(t), norm2.eps, mlp.fc1.weight.on(t),
                                    mlp.fc1.bias.on(t), mlp.fc2.weight.on(t), mlp.fc2.bias.on(t), dp2, P{});
     }
