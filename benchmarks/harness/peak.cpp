@@ -14,8 +14,6 @@
 // the fp32 one, which is measured and said.
 #include <immintrin.h>
 #include <omp.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <tinymim/backend/cpu/blas/gemm_bf16.hpp>  // amx_bf16_usable
 #include <tinymim/backend/cpu/cpu.hpp>
 #include <tinymim/core/error.hpp>
 
@@ -105,9 +104,6 @@ __attribute__((noinline, target("amx-tile,amx-bf16"))) float tile_chains(long n,
 }
 constexpr double tile_flops_per_round = 4 * 16 * 16 * 32 * 2;
 
-// Linux hands AMX tile state to a process only when asked (arch_prctl ARCH_REQ_XCOMP_PERM, XTILEDATA).
-bool request_amx() { return syscall(SYS_arch_prctl, 0x1023, 18) == 0; }
-
 // GFLOP/s of all threads running `chains` together, best of `tries` runs of about `seconds` each.
 double measure(int threads, double seconds, int tries, float (*chains)(long, float), double flops_per_round) {
     // Calibrate on one thread: rounds for the requested time.
@@ -147,7 +143,7 @@ void run_peak(const common_options& c, const bench_args& a) {
         const std::string hw = cpu_bf16_hardware();
         std::string unit = "fp32 multiply-adds (no bf16 instructions: the bf16 path widens to float)";
         double gflops;
-        if (hw.find("amx_bf16") != std::string::npos && request_amx()) {
+        if (tinymim::backends::cpu_detail::amx_bf16_usable()) {  // the cores have it and Linux grants it
             unit = "AMX TDPBF16PS, four accumulator tiles";
             gflops = measure(threads, 0.5, tries, tile_chains, tile_flops_per_round);
         } else if (hw.find("avx512_bf16") != std::string::npos) {

@@ -39,8 +39,11 @@ void average_gradients(C& comm, optim::adamw<T, B>& opt, const data_parallel_opt
     for (std::size_t i = 0; i < slots.size(); ++i) reached[i] = *slots[i].param.has_grad ? T(1) : T(0);
     comm.allreduce(reached.data(), reached.size(), reduce_op::sum);
     const std::size_t bucket = std::max<std::size_t>(o.bucket_bytes / sizeof(T), 1);
-    std::vector<T> buffer;
-    std::vector<std::size_t> members;  // the slots packed in the buffer
+    // Kept between steps (cleared, not freed): no allocation per step once the buckets have been seen.
+    static thread_local std::vector<T> buffer;
+    static thread_local std::vector<std::size_t> members;  // the slots packed in the buffer
+    buffer.clear();
+    members.clear();
     auto flush = [&] {
         if (buffer.empty()) return;
         comm.allreduce(buffer.data(), buffer.size(), reduce_op::average);
