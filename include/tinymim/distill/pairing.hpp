@@ -246,9 +246,9 @@ struct pairing {
     static_assert(student_tap >= 1 && student_tap <= sc.depth && detail::taps_in_range(term_student_block, sc.depth),
                   "pairing: student_block<J> is past the student's last block");
     static_assert(tc.image == sc.image && tc.patch == sc.patch && tc.channels == sc.channels &&
-                      tc.class_token == sc.class_token,
-                  "pairing: teacher and student must see the same tokens: equal image size, patch size, channels and "
-                  "class token");
+                      tc.class_token == sc.class_token && tc.distill_token == sc.distill_token,
+                  "pairing: teacher and student must see the same tokens: equal image size, patch size, channels, "
+                  "class token and distillation token");
     // The adaptive block: relation targets without relation heads need equal head counts, so the student's
     // tapped block runs with the teacher's head count over its own width.
     static_assert(detail::adaptive_fits(table::relation, table::relation_heads, sc.dim, tc.heads),

@@ -41,8 +41,10 @@ enum class load_mode {
     encoder,     // the model is the file's encoder: every tensor of the model is in the file with its shape;
                  // the file may also hold what pre-training or a task adds (the MAE decoder and mask token, a
                  // classifier's head and fc_norm)
-    classifier,  // a pre-trained encoder into a classifier: only the task's own tensors (head, fc_norm) may be
-                 // missing or of another shape (they keep their initialisation); the file may hold what
+    classifier,  // a pre-trained encoder into a classifier: only the task's own tensors (head, fc_norm, a
+                 // distillation token and its head) may be missing or of another shape (they keep their
+                 // initialisation), and fixed buffers may be of another shape (the sin-cos position embedding of
+                 // a model with a distillation token: the model's own values stay); the file may hold what
                  // pre-training adds and the final norm that global pooling replaces
     report,      // load what matches and report the rest: the caller checks the report
 };
@@ -63,9 +65,10 @@ namespace detail {
 [[nodiscard]] inline bool added_by_pretraining(const std::string& name) {
     return name.rfind("decoder_", 0) == 0 || name == "mask_token";
 }
-// A classifier's own tensors, which a pre-trained encoder does not have.
+// A classifier's own tensors, which a pre-trained encoder does not have (DeiT's distillation token and head too).
 [[nodiscard]] inline bool task_tensor(const std::string& name) {
-    return name.rfind("head.", 0) == 0 || name.rfind("fc_norm.", 0) == 0;
+    return name.rfind("head.", 0) == 0 || name.rfind("fc_norm.", 0) == 0 || name == "dist_token" ||
+           name.rfind("head_dist.", 0) == 0;
 }
 // The encoder's final norm, which a global-pool classifier replaces with fc_norm.
 [[nodiscard]] inline bool final_norm(const std::string& name) { return name == "norm.weight" || name == "norm.bias"; }
@@ -84,7 +87,8 @@ template <class Allowed>
 }
 
 // Throws, listing every tensor the mode does not allow to differ; returns when the load may go ahead.
-inline void check_load(const load_report& rep, const load_options& opt, const std::filesystem::path& path) {
+inline void check_load(const load_report& rep, const load_options& opt, const std::filesystem::path& path,
+                       const std::set<std::string>& buffers = {}) {
     if (opt.mode == load_mode::report) return;
     load_report bad;
     const char* as = "(strict)";
@@ -104,10 +108,11 @@ inline void check_load(const load_report& rep, const load_options& opt, const st
     } else {
         as = "as a classifier from a pre-trained encoder";
         rule =
-            "only head and fc_norm may be missing or of another shape; the file may add only MAE's decoder and "
-            "mask token and the final norm";
+            "only head, fc_norm, dist_token and head_dist may be missing or of another shape, and fixed buffers of "
+            "another shape; the file may add only MAE's decoder and mask token and the final norm";
         bad.missing = refused(rep.missing, opt.file_prefix, task_tensor);
-        bad.mismatched = refused(rep.mismatched, opt.file_prefix, task_tensor);
+        bad.mismatched = refused(rep.mismatched, opt.file_prefix,
+                                 [&](const std::string& n) { return task_tensor(n) || buffers.count(n) != 0; });
         bad.unexpected = refused(rep.unexpected, opt.file_prefix,
                                  [](const std::string& n) { return added_by_pretraining(n) || final_norm(n); });
     }
@@ -139,7 +144,9 @@ load_report load_weights(Model& model, const std::filesystem::path& path, const 
     load_report rep;
     std::set<std::string> used;
     std::vector<nn::param_ref<T>*> todo;
+    std::set<std::string> buffers;  // fixed tensors the model computes (the sin-cos position embedding)
     for (auto& r : refs) {
+        if (!r.trainable()) buffers.insert(r.name);
         const std::string key = opt.file_prefix + r.name;
         const tensor_info* info = file.find(key);
         if (info == nullptr) {
@@ -156,7 +163,7 @@ load_report load_weights(Model& model, const std::filesystem::path& path, const 
     }
     for (const auto& t : file.tensors())
         if (!used.count(t.name)) rep.unexpected.push_back(t.name + " " + shape_str(t.shape));
-    detail::check_load(rep, opt, path);
+    detail::check_load(rep, opt, path, buffers);
     std::vector<T> host;
     for (auto* r : todo) {
         host.resize(r->size);

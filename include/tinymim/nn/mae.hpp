@@ -84,6 +84,9 @@ template <vit_config Enc, mae_decoder_config Dec, backend B = cpu, element T = f
 class mae {
     static_assert(Enc.head == pool::none, "mae: the encoder configuration must have no head (pool::none)");
     static_assert(Enc.class_token, "mae: the encoder must have a class token, as MAE's");
+    static_assert(!Enc.distill_token,
+                  "mae: the encoder cannot have a distillation token (it is added for DeiT "
+                  "fine-tuning, after pre-training)");
     static_assert(Dec.heads > 0 && Dec.dim % Dec.heads == 0 && Dec.dim % 4 == 0,
                   "mae: the decoder width must be a multiple of its head count and of 4");
 
@@ -114,7 +117,7 @@ public:
         encoder.init(rng.fork(1));
         decoder_embed.init_xavier(rng.fork(2));
         init::normal(mask_token.value, 0.02, rng.fork(3));
-        decoder_pos_embed.copy_from(sincos_pos_embed_2d<T>(Dd, Enc.grid(), true));
+        decoder_pos_embed.copy_from(sincos_pos_embed_2d<T>(Dd, Enc.grid(), 1));
         for (std::size_t i = 0; i < Dec.depth; ++i) decoder_blocks[i].init(rng.fork(100 + i));
         decoder_norm.init();
         decoder_pred.init_xavier(rng.fork(4));

@@ -1,5 +1,6 @@
 // nn::vit<cfg, B, T, Prec>: a Vision Transformer as timm/MAE build it, with their parameter names; Prec the precision
-// of its products (fp32, or bf16_mixed: core/precision.hpp).
+// of its products (fp32, or bf16_mixed: core/precision.hpp). With cfg.distill_token, DeiT's distilled ViT (timm's
+// VisionTransformerDistilled): a distillation token after CLS with its own head; forward() averages the two heads.
 #pragma once
 
 #include <array>
@@ -43,12 +44,17 @@ class vit {
     static_assert(Cfg.depth > 0, "vit_config: a ViT needs at least one block");
     static_assert(Cfg.head == pool::none || Cfg.classes > 0, "vit_config: a classification head needs classes > 0");
     static_assert(Cfg.head != pool::cls || Cfg.class_token, "vit_config: the CLS-token head needs a class token");
+    static_assert(!Cfg.distill_token || (Cfg.class_token && Cfg.head != pool::none),
+                  "vit_config: a distillation token comes after a class token and needs a classification head (its "
+                  "own head, head_dist, reads it)");
 
 public:
     static constexpr vit_config config = Cfg;
     static constexpr std::size_t D = Cfg.dim, P = Cfg.patches(), N = Cfg.tokens(), C = Cfg.channels;
     static constexpr std::size_t H = Cfg.image, W = Cfg.image, patch = Cfg.patch, depth = Cfg.depth;
     static constexpr bool has_cls = Cfg.class_token;
+    static constexpr bool has_dist = Cfg.distill_token;
+    static constexpr std::size_t prefix_tokens = Cfg.prefix_tokens();  // CLS and distillation tokens before the patches
     using backend_type = B;
     using value_type = T;
     using precision_type = Prec;
@@ -62,26 +68,29 @@ public:
     parameter<shape<D, Cfg.patch_dim()>, B, T> patch_weight;  // patch_embed.proj.weight [D, C, p, p]
     parameter<shape<D>, B, T> patch_bias;                     // patch_embed.proj.bias
     parameter<shape<1, 1, D>, B, T> cls_token;
-    parameter<shape<1, N, D>, B, T> pos_embed;  // trained only when Cfg.pos == learned
+    parameter<shape<1, 1, D>, B, T> dist_token;  // used only with Cfg.distill_token
+    parameter<shape<1, N, D>, B, T> pos_embed;   // trained only when Cfg.pos == learned
     std::array<block_type, depth> blocks;
     layer_norm<D, B, T> norm;     // final norm (pool none / cls)
     layer_norm<D, B, T> fc_norm;  // pool avg
     parameter<shape<(Cfg.classes ? Cfg.classes : 1), D>, B, T> head_weight;
     parameter<shape<(Cfg.classes ? Cfg.classes : 1)>, B, T> head_bias;
+    parameter<shape<(Cfg.classes ? Cfg.classes : 1), D>, B, T> head_dist_weight;  // with Cfg.distill_token
+    parameter<shape<(Cfg.classes ? Cfg.classes : 1)>, B, T> head_dist_bias;
 
     vit() {
         for (auto& b : blocks) b.heads = Cfg.heads;
         init(counter_rng(0));
     }
 
-    // MAE's initialisation: xavier-uniform linears and patch embedding, N(0, 0.02) CLS token, sin-cos
-    // position embedding, LayerNorms 1/0; the head N(0, 2e-5) truncated (MAE fine-tuning), bias 0.
+    // MAE's initialisation: xavier-uniform linears and patch embedding, N(0, 0.02) CLS and distillation tokens,
+    // sin-cos position embedding, LayerNorms 1/0; the heads N(0, 2e-5) truncated (MAE fine-tuning), bias 0.
     void init(const counter_rng& rng) {
         init::xavier_uniform(patch_weight.value, Cfg.patch_dim(), D, rng.fork(1));
         patch_bias.value.fill(T(0));
         init::normal(cls_token.value, 0.02, rng.fork(2));
         if constexpr (Cfg.pos == pos_embed_kind::sincos)
-            pos_embed.value.copy_from(sincos_pos_embed_2d<T>(D, Cfg.grid(), has_cls));
+            pos_embed.value.copy_from(sincos_pos_embed_2d<T>(D, Cfg.grid(), prefix_tokens));
         else
             init::normal(pos_embed.value, 0.02, rng.fork(3), true);
         for (std::size_t i = 0; i < depth; ++i) blocks[i].init(rng.fork(100 + i));
@@ -89,19 +98,28 @@ public:
         fc_norm.init();
         init::normal(head_weight.value, 2e-5, rng.fork(4), true);
         head_bias.value.fill(T(0));
+        init::normal(dist_token.value, 0.02, rng.fork(5));
+        init::normal(head_dist_weight.value, 2e-5, rng.fork(6), true);
+        head_dist_bias.value.fill(T(0));
     }
 
-    // Patch tokens + their position embedding, no CLS: [B, P, D].
+    // Patch tokens + their position embedding, no prefix tokens: [B, P, D].
     [[nodiscard]] var<T, patch_tokens_shape, B> embed(tape<B>& t, const var<T, image_shape, B>& images) {
         auto patches = ops::patchify<patch>(images);
         auto x = ops::linear(patches, patch_weight.on(t), patch_bias.on(t), Prec{});
-        return ops::add(x, ops::slice_tokens<(has_cls ? 1 : 0), P>(pos_embed_var(t)));
+        return ops::add(x, ops::slice_tokens<prefix_tokens, P>(pos_embed_var(t)));
     }
 
-    // Prepends cls_token + pos_embed[0] (nothing without a class token): [B, K, D] -> [B, K+1, D].
+    // Prepends cls_token + pos_embed[0] (nothing without a class token), then dist_token + pos_embed[1] with a
+    // distillation token: [B, K, D] -> [B, K + prefix_tokens, D].
     template <class S>
     [[nodiscard]] auto prepend_cls(tape<B>& t, const var<T, S, B>& x) {
-        if constexpr (has_cls) {
+        if constexpr (has_dist) {
+            auto pe = pos_embed_var(t);
+            auto cls = ops::add(cls_token.on(t), ops::slice_tokens<0, 1>(pe));
+            auto dist = ops::add(dist_token.on(t), ops::slice_tokens<1, 1>(pe));
+            return ops::concat_tokens(ops::concat_tokens(cls, dist), x);
+        } else if constexpr (has_cls) {
             auto cls = ops::add(cls_token.on(t), ops::slice_tokens<0, 1>(pos_embed_var(t)));
             return ops::concat_tokens(cls, x);
         } else {
@@ -168,17 +186,34 @@ public:
             return norm(t, x);
     }
 
-    // Pooling, fc_norm and the linear head on forward_features' output: [B, classes].
+    // Pooling, fc_norm and the linear head on forward_features' output: [B, classes]. With a distillation
+    // token, the mean of the two heads' logits (timm's VisionTransformerDistilled at inference).
     [[nodiscard]] auto forward_head(tape<B>& t, const var<T, tokens_shape, B>& features) {
         static_assert(Cfg.head != pool::none, "vit::forward_head: this configuration has no head (pool::none)");
-        if constexpr (Cfg.head == pool::avg) {
-            auto pooled = ops::mean<1>(ops::slice_tokens<(has_cls ? 1 : 0), P>(features));
-            return ops::linear(fc_norm(t, pooled), head_weight.on(t), head_bias.on(t), Prec{});
+        if constexpr (has_dist) {
+            auto h = forward_heads(t, features);
+            return ops::scale(ops::add(h.cls, h.dist), T(0.5));
         } else {
-            auto cls = ops::slice_tokens<0, 1>(features);
-            auto flat = cls.view_as(extents<shape<dyn, D>>({features.extent(0), D}));
-            return ops::linear(flat, head_weight.on(t), head_bias.on(t), Prec{});
+            return class_head(t, features);
         }
+    }
+
+    // The class head's and the distillation head's logits, each [B, classes] (DeiT training). The distillation
+    // head reads the distillation token after the final norm (pool::cls) or after fc_norm (pool::avg).
+    [[nodiscard]] auto forward_heads(tape<B>& t, const var<T, tokens_shape, B>& features) {
+        static_assert(has_dist, "vit::forward_heads: this configuration has no distillation token");
+        auto dist = ops::slice_tokens<1, 1>(features).view_as(extents<shape<dyn, D>>({features.extent(0), D}));
+        auto normed = [&] {
+            if constexpr (Cfg.head == pool::avg)
+                return fc_norm(t, dist);
+            else
+                return dist;
+        }();
+        auto z_dist = ops::linear(normed, head_dist_weight.on(t), head_dist_bias.on(t), Prec{});
+        return two_heads<decltype(z_dist)>{class_head(t, features), z_dist};
+    }
+    [[nodiscard]] auto forward_heads(tape<B>& t, const var<T, image_shape, B>& images, const vit_run& run) {
+        return forward_heads(t, forward_features(t, images, run));
     }
 
     // Logits [B, classes].
@@ -191,6 +226,10 @@ public:
     void visit(F&& f, const std::string& prefix = "") {
         if constexpr (has_cls) {
             auto r = cls_token.ref(prefix + "cls_token");
+            f(r);
+        }
+        if constexpr (has_dist) {
+            auto r = dist_token.ref(prefix + "dist_token");
             f(r);
         }
         auto pe = Cfg.pos == pos_embed_kind::learned ? pos_embed.ref(prefix + "pos_embed")
@@ -211,6 +250,12 @@ public:
             f(hw);
             f(hb);
         }
+        if constexpr (has_dist) {
+            auto hw = head_dist_weight.ref(prefix + "head_dist.weight");
+            auto hb = head_dist_bias.ref(prefix + "head_dist.bias");
+            f(hw);
+            f(hb);
+        }
     }
 
     // Drop-path probability of block i (0-based) in a run whose last block is `last` (1-based).
@@ -225,6 +270,21 @@ public:
     [[nodiscard]] std::size_t blocks_run() const noexcept { return blocks_run_; }
 
 private:
+    template <class V>
+    struct two_heads {
+        V cls, dist;
+    };
+    // The class head: pooled patch tokens through fc_norm (avg), or the CLS token (cls).
+    [[nodiscard]] auto class_head(tape<B>& t, const var<T, tokens_shape, B>& features) {
+        if constexpr (Cfg.head == pool::avg) {
+            auto pooled = ops::mean<1>(ops::slice_tokens<prefix_tokens, P>(features));
+            return ops::linear(fc_norm(t, pooled), head_weight.on(t), head_bias.on(t), Prec{});
+        } else {
+            auto cls = ops::slice_tokens<0, 1>(features);
+            auto flat = cls.view_as(extents<shape<dyn, D>>({features.extent(0), D}));
+            return ops::linear(flat, head_weight.on(t), head_bias.on(t), Prec{});
+        }
+    }
     var<T, shape<1, N, D>, B> pos_embed_var(tape<B>& t) {
         if constexpr (Cfg.pos == pos_embed_kind::learned)
             return pos_embed.on(t);

@@ -23,10 +23,14 @@ struct vit_config {
     pool head = pool::none;
     pos_embed_kind pos = pos_embed_kind::sincos;
     bool class_token = true;
+    bool distill_token = false;  // DeiT: a second prefix token after CLS, read by its own head (head_dist)
 
     [[nodiscard]] constexpr std::size_t grid() const { return image / patch; }
     [[nodiscard]] constexpr std::size_t patches() const { return grid() * grid(); }
-    [[nodiscard]] constexpr std::size_t tokens() const { return patches() + (class_token ? 1 : 0); }
+    [[nodiscard]] constexpr std::size_t prefix_tokens() const {
+        return (class_token ? 1 : 0) + (distill_token ? 1 : 0);
+    }
+    [[nodiscard]] constexpr std::size_t tokens() const { return patches() + prefix_tokens(); }
     [[nodiscard]] constexpr std::size_t patch_dim() const { return channels * patch * patch; }
     [[nodiscard]] constexpr std::size_t hidden() const { return dim * mlp_ratio; }
     [[nodiscard]] constexpr std::size_t head_dim() const { return dim / heads; }
@@ -37,13 +41,19 @@ struct vit_config {
         c.classes = n_classes;
         return c;
     }
+    // The same architecture with a distillation token and its head (DeiT).
+    [[nodiscard]] constexpr vit_config with_distill_token() const {
+        vit_config c = *this;
+        c.distill_token = true;
+        return c;
+    }
     // Multiply-adds of one forward pass per image (GEMMs and attention products), for GFLOP/s reports.
     [[nodiscard]] constexpr double forward_flops() const {
         const double n = double(tokens()), d = double(dim);
         const double per_block =
             2 * n * d * 3 * d + 2 * 2 * n * n * d + 2 * n * d * d + 2 * 2 * n * d * double(hidden());
         return double(depth) * per_block + 2 * double(patches()) * double(patch_dim()) * d +
-               (classes ? 2 * d * double(classes) : 0);
+               (classes ? 2 * d * double(classes) * (distill_token ? 2 : 1) : 0);
     }
 
     friend constexpr bool operator==(const vit_config&, const vit_config&) = default;

@@ -1,4 +1,5 @@
-// The TinyMIM recipe as functions: MAE pre-training, TinyMIM distillation (and DMAE), fine-tuning, evaluation.
+// The TinyMIM recipe as functions: MAE pre-training, TinyMIM distillation (and DMAE), fine-tuning (and DeiT
+// distillation while fine-tuning), evaluation.
 // Each writes <out>/<name>.ckpt (resumable), <name>_metrics.csv, <name>_loss.png and the final weights
 // <name>.safetensors (timm / MAE names).
 #pragma once
@@ -6,10 +7,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tinymim/data/loader.hpp"
+#include "tinymim/distill/deit.hpp"
 #include "tinymim/distill/distiller.hpp"
 #include "tinymim/distill/dmae.hpp"
 #include "tinymim/io/weights.hpp"
@@ -248,11 +251,13 @@ loop_result distill_dmae(Dmae& dm, const data::image_dataset& d, const task_opti
     return r;
 }
 
-// Fine-tuning of a classifier (cross-entropy with label smoothing, layer decay, linearly increasing
-// drop path), evaluated on `test` after every epoch (<name>_eval.csv, <name>_accuracy.png).
-template <class Vit>
-loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::image_dataset& test,
-                     const task_options& o, eval_result* final_eval = nullptr) {
+namespace detail {
+// The fine-tuning loop around a loss: loss(tape, images, labels, run, terms) returns the scalar var to minimise
+// and writes the values logged under `names` into terms (the first one the loss itself).
+template <class Vit, class Loss>
+loop_result finetune_with(Vit& m, const data::image_dataset& train_set, const data::image_dataset& test,
+                          const task_options& o, const std::vector<std::string>& names, Loss&& loss,
+                          eval_result* final_eval) {
     using S = typename Vit::image_shape;
     using T = typename Vit::value_type;
     using B = typename Vit::backend_type;
@@ -268,6 +273,7 @@ loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::i
     const counter_rng rng(o.loop.seed ^ 0x46544EULL);
     bool started = false;
     std::size_t step_no = 0;
+    std::vector<double> terms(names.size(), 0.0);
     auto step = [&](std::size_t epoch, std::size_t index, double lr) {
         if (!started) {
             ld.start(epoch, index);
@@ -281,19 +287,18 @@ loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::i
         run.rng = rng.fork(step_no++);
         auto&& images = on_backend<B>(b.images);
         auto&& labels = on_backend<B>(b.labels);
-        auto loss = ops::cross_entropy(m.forward(t, input(t, images), run), labels, T(o.label_smoothing));
-        const double v = read_scalar(loss);
-        if (std::isfinite(v)) {
-            loss.backward();
+        auto l = loss(t, images, labels, run, terms);
+        if (std::isfinite(terms[0])) {
+            l.backward();
             opt.step(lr);
         }
-        return step_output{b.labels.size(), {v}};
+        return step_output{b.labels.size(), terms};
     };
     auto save = [&](const std::filesystem::path& p, std::size_t s) {
-        detail::save_model_checkpoint(p, s, "finetune", o.loop.seed, m, opt);
+        save_model_checkpoint(p, s, "finetune", o.loop.seed, m, opt);
     };
     auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
-        detail::load_model_checkpoint(p, meta, m, opt);
+        load_model_checkpoint(p, meta, m, opt);
         step_no = meta.step;
     };
     std::filesystem::create_directories(o.loop.out);
@@ -305,7 +310,7 @@ loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::i
         std::fprintf(stderr, "%s: epoch %zu test accuracy %.2f%% (loss %.4f)\n", o.loop.name.c_str(), epoch + 1,
                      100 * last.accuracy, last.loss);
     };
-    auto r = run_loop(o.loop, ld.batches_per_epoch(), {"ce_loss"}, step, save, load, on_epoch);
+    auto r = run_loop(o.loop, ld.batches_per_epoch(), names, step, save, load, on_epoch);
     ld.stop();
     if (o.loop.plot)
         plot_csv(evlog.path(), o.loop.out / (o.loop.name + "_accuracy.png"), o.loop.name + ": test accuracy", "epoch",
@@ -314,6 +319,58 @@ loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::i
     if (final_eval != nullptr) *final_eval = last;
     io::save_weights(m, o.loop.out / (o.loop.name + ".safetensors"));
     return r;
+}
+}  // namespace detail
+
+// Fine-tuning of a classifier (cross-entropy with label smoothing, layer decay, linearly increasing
+// drop path), evaluated on `test` after every epoch (<name>_eval.csv, <name>_accuracy.png).
+template <class Vit>
+loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::image_dataset& test,
+                     const task_options& o, eval_result* final_eval = nullptr) {
+    using T = typename Vit::value_type;
+    auto loss = [&](tape<typename Vit::backend_type>& t, const auto& images, const auto& labels, const nn::vit_run& run,
+                    std::vector<double>& terms) {
+        auto l = ops::cross_entropy(m.forward(t, input(t, images), run), labels, T(o.label_smoothing));
+        terms[0] = read_scalar(l);
+        return l;
+    };
+    return detail::finetune_with(m, train_set, test, o, {"ce_loss"}, loss, final_eval);
+}
+
+// A frozen classifier as a DeiT teacher: images -> logits [B, classes], without gradients, on its own tape.
+template <class Vit>
+[[nodiscard]] auto frozen_classifier(Vit& teacher) {
+    using B = typename Vit::backend_type;
+    using T = typename Vit::value_type;
+    auto t = std::make_shared<tape<B>>();
+    return [&teacher, t](const tensor<T, typename Vit::image_shape, B>& images) {
+        t->reset();
+        no_grad ng;
+        return teacher.forward(*t, input(*t, images)).value();
+    };
+}
+
+// DeiT fine-tuning (distill/deit.hpp): the student, a classifier with a distillation token, learns the labels
+// through its class head and the teacher's logits through its distillation head. teacher(images) returns the
+// teacher's logits [B, classes] (frozen_classifier, or any callable: the teacher need not be a ViT). Logs the
+// loss, its cross-entropy and its distillation term; the student's test accuracy averages its two heads.
+template <class Vit, class Teacher>
+loop_result finetune_deit(Vit& m, Teacher&& teacher, const data::image_dataset& train_set,
+                          const data::image_dataset& test, const task_options& o, const distill::deit_options& d,
+                          eval_result* final_eval = nullptr) {
+    static_assert(Vit::has_dist, "finetune_deit: the student needs a distillation token (vit_config::distill_token)");
+    using T = typename Vit::value_type;
+    using B = typename Vit::backend_type;
+    distill::deit_criterion<B> criterion(d);
+    auto loss = [&](tape<B>& t, const auto& images, const auto& labels, const nn::vit_run& run,
+                    std::vector<double>& terms) {
+        const auto z_t = teacher(images);
+        auto z = m.forward_heads(t, input(t, images), run);
+        auto l = criterion(z.cls, z.dist, z_t, labels, T(o.label_smoothing));
+        terms = {read_scalar(l.total), read_scalar(l.ce), read_scalar(l.distill)};
+        return l.total;
+    };
+    return detail::finetune_with(m, train_set, test, o, {"loss", "ce", "distill"}, loss, final_eval);
 }
 
 }  // namespace tinymim::train
