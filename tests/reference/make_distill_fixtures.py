@@ -14,6 +14,8 @@ projections (projections.0.*), the images, and for each loss the value and the s
   relation_heads (MiniLMv2): the student's block with its own 3 heads; on each side q, k, v with the heads
             concatenated and re-split into R = 4 relation heads (teacher 12 wide, student 6);
             L = KL(T_qq || S_qq) + KL(T_kk || S_kk) + KL(T_vv || S_vv), scale 1 / sqrt(width / R)
+  layer_map: the relation loss at two layer pairs, student block 1 <- teacher block 2 and student block 2 <-
+            teacher block 3, summed; both student blocks with the teacher's 6 heads
 
     pip install torch timm safetensors && python3 tests/reference/make_distill_fixtures.py
 """
@@ -127,6 +129,40 @@ def self_relation(a):
 sq, sk, sv, _ = tap(student, images, 2, 3)
 record("relation_heads", sum(relation_kl(self_relation(resplit(t, 4)), self_relation(resplit(s, 4)))
                              for t, s in ((tq, sq), (tk, sk), (tv, sv))))
+
+
+
+def qkv_per_block(model, images, heads):
+    """Runs every block with heads[i] attention heads (the adaptive block when it differs from the model's);
+    returns each block's q, k, v [B, heads, N, d]."""
+    x = model._pos_embed(model.patch_embed(images))
+    taps = []
+    for blk, h in zip(model.blocks, heads):
+        attn = blk.attn
+        own = (attn.num_heads, attn.head_dim, attn.scale)
+        attn.num_heads, attn.head_dim = h, x.shape[-1] // h
+        attn.scale = attn.head_dim ** -0.5
+        B, N, C = x.shape
+        qkv = attn.qkv(blk.norm1(x)).reshape(B, N, 3, h, C // h).permute(2, 0, 3, 1, 4)
+        taps.append((qkv[0], qkv[1], qkv[2]))
+        x = blk(x)
+        attn.num_heads, attn.head_dim, attn.scale = own
+    return taps
+
+
+def qk_vv(t, s):
+    (tq, tk, tv), (sq, sk, sv) = t, s
+    d_t, d_s = tq.shape[-1], sq.shape[-1]
+    return (relation_kl(tq @ tk.transpose(-1, -2) / d_t ** 0.5, sq @ sk.transpose(-1, -2) / d_s ** 0.5)
+            + relation_kl(tv @ tv.transpose(-1, -2) / d_t ** 0.5, sv @ sv.transpose(-1, -2) / d_s ** 0.5))
+
+
+# A layer map: relations (QK, VV) at student block 1 <- teacher block 2 and last <- last (student 2 <- teacher 3);
+# both tapped student blocks run with the teacher's 6 heads, so block 2 sees block 1's 6-head output.
+with torch.no_grad():
+    t_taps = qkv_per_block(teacher, images, [6, 6, 6])
+s_taps = qkv_per_block(student, images, [6, 6])
+record("layer_map", qk_vv(t_taps[1], s_taps[0]) + qk_vv(t_taps[2], s_taps[1]))
 
 save_file(out, str(FIX / "distill.safetensors"), metadata={"generator": "tests/reference/make_distill_fixtures.py"})
 print(f"wrote {FIX / 'distill.safetensors'} ({len(out)} tensors)")
