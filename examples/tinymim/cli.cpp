@@ -150,6 +150,17 @@ std::unique_ptr<command_line> make_command_line() {
     fin->add_option("--crop-scale", fa.crop_scale_min, "RandomResizedCrop: smallest area fraction")
         ->capture_default_str()
         ->check(share);
+    fin->add_option("--distill", fa.distill,
+                    "DeiT distillation from --teacher through a distillation token: soft or hard (omit: none)")
+        ->check(CLI::IsMember(std::vector<std::string>{"soft", "hard"}));
+    fin->add_option("--teacher", fa.teacher, "the teacher's model name (a classifier fine-tuned by this tool)");
+    fin->add_option("--teacher-weights", fa.teacher_weights, "the teacher's weights (safetensors)");
+    fin->add_option("--distill-alpha", fa.distill_alpha,
+                    "weight of the distillation term (default: 0.1 soft, 0.5 hard)")
+        ->check(within(0, 1, true, true));
+    fin->add_option("--distill-tau", fa.distill_tau, "soft distillation: temperature")
+        ->capture_default_str()
+        ->check(positive);
 
     eval_args& ea = cl->eval;
     auto* ev = cl->eval_cmd =

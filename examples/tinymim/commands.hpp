@@ -67,6 +67,13 @@ struct finetune_args {
            label_smoothing = 0.1;
     double crop_scale_min = 0.35;
     std::string name = "finetune";
+    // DeiT distillation while fine-tuning (distill/deit.hpp): soft | hard (empty: plain fine-tuning), from a
+    // fine-tuned classifier --teacher NAME with --teacher-weights FILE.
+    std::string distill;
+    std::string teacher;
+    std::filesystem::path teacher_weights;
+    double distill_alpha = -1;  // < 0: the paper's weight (0.1 soft, 0.5 hard)
+    double distill_tau = 3;
 };
 
 struct eval_args {

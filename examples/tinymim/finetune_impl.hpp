@@ -1,5 +1,10 @@
-// tinymim finetune / eval / embed: classification fine-tuning, top-1 evaluation, token features.
+// tinymim finetune / eval / embed: classification fine-tuning (DeiT distillation with --distill), top-1
+// evaluation, token features.
 #pragma once
+
+#include <functional>
+#include <memory>
+#include <type_traits>
 
 #include "commands.hpp"
 #include "loop_for.hpp"
@@ -18,6 +23,34 @@ decltype(auto) with_classes(std::size_t k, F&& f) {
     if (k == 100) return f.template operator()<100>();
     if (k == 1000) return f.template operator()<1000>();
     throw tinymim::error("--classes: this build supports 10, 100 or 1000 classes, not " + std::to_string(k));
+}
+
+// The same with DeiT's distillation token and its head.
+template <nn::vit_config C, std::size_t K, class B, class P>
+using deit_classifier = nn::vit<C.with_head(nn::pool::avg, K).with_distill_token(), B, float, P>;
+
+// A DeiT teacher for students that see images of shape S: the named classifier (avg head, K classes) with the
+// file's weights, frozen; its images -> logits function owns it.
+template <class S, std::size_t K, class B>
+using teacher_fn = std::function<tensor<float, shape<dyn, K>, B>(const tensor<float, S, B>&)>;
+
+template <class S, std::size_t K, class B, class P>
+teacher_fn<S, K, B> load_teacher(const std::string& name, const std::filesystem::path& w) {
+    return with_model(name, [&]<nn::vit_config Ct>() -> teacher_fn<S, K, B> {
+        using image = shape<dyn, Ct.channels, Ct.image, Ct.image>;
+        if constexpr (std::is_same_v<image, S>) {
+            auto m = std::make_shared<classifier<Ct, K, B, P>>();
+            (void)io::load_weights(*m, w);  // strict: a fine-tuned classifier with K classes
+            auto f = train::frozen_classifier(*m);
+            return [m, f](const tensor<float, S, B>& images) { return f(images); };
+        } else {
+            throw tinymim::error("finetune: the teacher " + name + " sees " + std::to_string(Ct.channels) + " x " +
+                                 std::to_string(Ct.image) + " x " + std::to_string(Ct.image) +
+                                 " images, the student others (" + std::to_string(S::static_extents[1]) + " x " +
+                                 std::to_string(S::static_extents[2]) + " x " + std::to_string(S::static_extents[3]) +
+                                 ")");
+        }
+    });
 }
 
 // Loads w into m as `opt` allows (a pre-trained encoder into a classifier, a file's encoder, or all of a
@@ -39,9 +72,6 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
         const std::size_t k =
             a.classes ? a.classes : (train_set.classes.empty() ? default_classes(a.model) : train_set.classes.size());
         return with_classes(k, [&]<std::size_t K>() {
-            auto m = std::make_unique<classifier<C, K, B, P>>();
-            m->init(counter_rng(c.seed));
-            load_pretrained(*m, a.weights, io::load_options::as_classifier());
             train::task_options o;
             o.loop = loop_for(c, a);
             o.batch_size = a.batch;
@@ -55,7 +85,29 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
                          a.weights.empty() ? " from scratch" : " from ", a.weights.c_str(), K, train_set.size(),
                          a.batch, o.loop.lr, P::name);
             train::eval_result ev;
-            (void)train::finetune(*m, train_set, test_set, o, &ev);
+            if (a.distill.empty()) {
+                TINYMIM_CHECK(a.teacher.empty() && a.teacher_weights.empty(),
+                              "finetune: --teacher and --teacher-weights need --distill soft|hard");
+                auto m = std::make_unique<classifier<C, K, B, P>>();
+                m->init(counter_rng(c.seed));
+                load_pretrained(*m, a.weights, io::load_options::as_classifier());
+                (void)train::finetune(*m, train_set, test_set, o, &ev);
+                return ev;
+            }
+            TINYMIM_CHECK(!a.teacher.empty() && !a.teacher_weights.empty(), "finetune: --distill ", a.distill,
+                          " needs --teacher NAME and --teacher-weights FILE");
+            const distill::deit_options d{
+                .mode = distill::deit_options::parse_mode(a.distill), .alpha = a.distill_alpha, .tau = a.distill_tau};
+            d.check();
+            using student = deit_classifier<C, K, B, P>;
+            auto teacher = load_teacher<typename student::image_shape, K, B, P>(a.teacher, a.teacher_weights);
+            std::fprintf(stderr, "finetune: DeiT %s distillation from %s (%s), weight %.2f%s\n", a.distill.c_str(),
+                         a.teacher.c_str(), a.teacher_weights.c_str(), d.weight(),
+                         d.mode == distill::deit_mode::soft ? (", temperature " + std::to_string(d.tau)).c_str() : "");
+            auto m = std::make_unique<student>();
+            m->init(counter_rng(c.seed));
+            load_pretrained(*m, a.weights, io::load_options::as_classifier());
+            (void)train::finetune_deit(*m, teacher, train_set, test_set, o, d, &ev);
             return ev;
         });
     });
@@ -69,10 +121,15 @@ eval_args::result run_on(const common_options& c, const eval_args& a) {
         const auto test_set = load_split(c, "test", C.channels, C.image);
         const std::size_t k =
             a.classes ? a.classes : (test_set.classes.empty() ? default_classes(a.model) : test_set.classes.size());
+        // A DeiT student (finetune --distill) carries a distillation token and head: evaluated with both.
+        const bool deit = io::safetensors_reader(a.weights).find("dist_token") != nullptr;
         return with_classes(k, [&]<std::size_t K>() {
-            auto m = std::make_unique<classifier<C, K, B, P>>();
-            (void)io::load_weights(*m, a.weights);  // strict: a classifier needs every tensor
-            return train::evaluate(*m, test_set, a.batch);
+            auto eval = [&](auto m) {
+                (void)io::load_weights(*m, a.weights);  // strict: a classifier needs every tensor
+                return train::evaluate(*m, test_set, a.batch);
+            };
+            if (deit) return eval(std::make_unique<deit_classifier<C, K, B, P>>());
+            return eval(std::make_unique<classifier<C, K, B, P>>());
         });
     });
 }
