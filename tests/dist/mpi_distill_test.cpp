@@ -13,18 +13,15 @@
 
 #include "../support/common.hpp"
 #include "tinymim/dist/data_parallel.hpp"
-#include "tinymim/dist/mpi.hpp"
 #include "tinymim/distill/distiller.hpp"
 #include "tinymim/nn/vit.hpp"
+#include "world.hpp"
 
 using namespace tinymim;
 namespace d = tinymim::distill;
 
 namespace {
-dist::mpi& world() {
-    static dist::mpi comm;
-    return comm;
-}
+using tt::world;
 
 constexpr nn::vit_config t_cfg{.image = 16, .patch = 4, .channels = 1, .dim = 24, .depth = 3, .heads = 3};
 constexpr nn::vit_config s_cfg{.image = 16, .patch = 4, .channels = 1, .dim = 12, .depth = 2, .heads = 3};

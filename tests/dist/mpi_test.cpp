@@ -9,16 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "tinymim/dist/mpi.hpp"
+#include "world.hpp"
 
 using namespace tinymim;
 
-namespace {
-dist::mpi& world() {
-    static dist::mpi comm;
-    return comm;
-}
-}  // namespace
+using tt::world;
 
 BOOST_AUTO_TEST_SUITE(dist_mpi)
 

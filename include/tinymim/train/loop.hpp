@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct loop_options {
     std::uint64_t seed = 0;
     bool plot = true;
     std::size_t stop_after = 0;  // stop (with a checkpoint) after this many steps of this call (0: run to the end)
+    bool leader = true;          // writes checkpoints, metrics, plots and the progress bar (data-parallel: rank 0)
 };
 
 struct loop_result {
@@ -53,8 +55,10 @@ template <class Step, class Save, class Load>
 loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const std::vector<std::string>& term_names,
                      Step&& step, Save&& save, Load&& load,
                      const std::function<void(std::size_t epoch)>& on_epoch = {}) {
-    std::filesystem::create_directories(o.out);
-    io::check_writable_folder(o.out);  // a read-only or full folder fails here, not at the first checkpoint
+    if (o.leader) {
+        std::filesystem::create_directories(o.out);
+        io::check_writable_folder(o.out);  // a read-only or full folder fails here, not at the first checkpoint
+    }
     const std::size_t spe = o.steps_per_epoch ? std::min(o.steps_per_epoch, batches_per_epoch) : batches_per_epoch;
     const std::size_t total = spe * o.epochs;
     TINYMIM_CHECK(total > 0, o.name, ": nothing to do (", o.epochs, " epochs of ", spe, " steps)");
@@ -66,7 +70,7 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
         load(ckpt, meta);
         start = meta.step;
         res.resumed = true;
-        std::fprintf(stderr, "%s: resumed from %s at step %zu\n", o.name.c_str(), ckpt.c_str(), start);
+        if (o.leader) std::fprintf(stderr, "%s: resumed from %s at step %zu\n", o.name.c_str(), ckpt.c_str(), start);
     }
     optim::warmup_cosine sched{.base_lr = o.lr,
                                .min_lr = o.min_lr,
@@ -74,8 +78,9 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
                                .total_steps = total};
     std::vector<std::string> cols = {"step", "epoch", "lr", "images_per_s"};
     for (const auto& t : term_names) cols.push_back(t);
-    csv_log log(o.out / (o.name + "_metrics.csv"), cols, res.resumed);
-    progress bar(o.name, total, spe, start);
+    std::optional<csv_log> log;
+    if (o.leader) log.emplace(o.out / (o.name + "_metrics.csv"), cols, res.resumed);
+    progress bar(o.name, total, spe, start, o.leader ? stderr : nullptr);
     const std::size_t end = o.stop_after ? std::min(total, start + o.stop_after) : total;
     for (std::size_t s = start; s < end; ++s) {
         const double lr = sched(s);
@@ -91,14 +96,14 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
         if ((s + 1) % o.log_every == 0 || s + 1 == total) {
             std::vector<double> row = {double(s + 1), double(s) / double(spe), lr, bar.images_per_second()};
             row.insert(row.end(), r.terms.begin(), r.terms.end());
-            log.row(row);
+            if (log) log->row(row);
         }
         const bool epoch_end = (s + 1) % spe == 0;
         if (epoch_end && on_epoch) on_epoch(s / spe);
         const bool saved = (o.checkpoint_every ? (s + 1) % o.checkpoint_every == 0 : epoch_end) || s + 1 == end;
-        if (saved) save(ckpt, s + 1);
+        if (saved && o.leader) save(ckpt, s + 1);
         if (stop_requested() && s + 1 < end) {
-            if (!saved) save(ckpt, s + 1);
+            if (!saved && o.leader) save(ckpt, s + 1);
             const int sig = stop_signal();
             clear_stop();
             bar.end_line();
@@ -114,8 +119,8 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
     res.steps = end;
     res.images_per_second = bar.images_per_second();
     res.seconds = bar.seconds();
-    if (o.plot && !term_names.empty())
-        plot_csv(log.path(), o.out / (o.name + "_loss.png"), o.name + ": training loss", "step", term_names, "loss");
+    if (o.plot && log && !term_names.empty())
+        plot_csv(log->path(), o.out / (o.name + "_loss.png"), o.name + ": training loss", "step", term_names, "loss");
     return res;
 }
 

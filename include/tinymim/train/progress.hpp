@@ -1,5 +1,6 @@
 // A progress bar for long loops: step, epoch, images/s, ETA, each loss term, lr. Redraws in place on a
-// terminal; on a pipe or file it prints a line every `every` steps instead.
+// terminal; on a pipe or file it prints a line every `every` steps instead; with no stream (nullptr) it only
+// counts (the ranks of a data-parallel run other than rank 0).
 #pragma once
 
 #include <chrono>
@@ -21,7 +22,7 @@ public:
           per_epoch_(steps_per_epoch),
           first_(first_step),
           out_(out),
-          tty_(::isatty(::fileno(out)) != 0),
+          tty_(out != nullptr && ::isatty(::fileno(out)) != 0),
           start_(clock::now()) {
         every_ = std::max<std::size_t>(1, total_ / 20);
     }
@@ -36,7 +37,7 @@ public:
         const double eta = done > 0 ? secs / double(done) * double(left) : 0;
         last_ips_ = ips;
         const bool last = step + 1 == total_;
-        if (!tty_ && !last && (step + 1) % every_ != 0) return;
+        if (out_ == nullptr || (!tty_ && !last && (step + 1) % every_ != 0)) return;
         const int width = 24;
         const int fill = total_ ? int(double(step + 1) / double(total_) * width) : width;
         std::string bar(std::size_t(fill), '#');

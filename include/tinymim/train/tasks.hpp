@@ -8,10 +8,14 @@
 #include <cstddef>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tinymim/data/loader.hpp"
+#include "tinymim/dist/agree.hpp"
+#include "tinymim/dist/any_communicator.hpp"
+#include "tinymim/dist/data_parallel.hpp"
 #include "tinymim/distill/deit.hpp"
 #include "tinymim/distill/distiller.hpp"
 #include "tinymim/distill/dmae.hpp"
@@ -38,9 +42,60 @@ struct task_options {
     double crop_scale_min = 0.2;  // RandomResizedCrop area range lower end
     bool flip = true;
     double jitter = 0.4;  // distillation: colour jitter of the student view
+    // A data-parallel group (dist/any_communicator.hpp over dist::mpi...): batch_size is the global batch, each
+    // rank trains its shard of it, rank 0 writes the outputs. Empty: one process.
+    std::optional<dist::any_communicator> comm;
 };
 
 namespace detail {
+// This rank's part of each global batch, and the loop options of this rank (only rank 0 writes).
+[[nodiscard]] inline data::shard shard_of(const task_options& o) {
+    return o.comm ? data::shard{std::size_t(o.comm->rank()), std::size_t(o.comm->size())} : data::shard{};
+}
+[[nodiscard]] inline loop_options loop_of(const task_options& o) {
+    loop_options l = o.loop;
+    l.leader = !o.comm || o.comm->rank() == 0;
+    return l;
+}
+[[nodiscard]] inline std::size_t ranks_of(const task_options& o) { return o.comm ? std::size_t(o.comm->size()) : 1; }
+
+// Before the first step of a data-parallel run: the same settings on every rank, then the trainable
+// parameters from rank 0. MPI reads host memory: a device backend needs a device communicator.
+template <class T, class B>
+void start_group(const task_options& o, const char* task, std::size_t images, optim::adamw<T, B>& opt) {
+    if (!o.comm) return;
+    if constexpr (!B::host_memory) {
+        throw error(std::string(task) + ": data-parallel training on this backend needs a device communicator");
+    } else {
+        std::uint64_t values = 0;
+        for (const auto& sl : opt.slots()) values += sl.param.size;
+        dist::agree(*o.comm, {{"task", dist::setting_hash(task)},
+                              {"global batch", o.batch_size},
+                              {"seed", o.loop.seed},
+                              {"epochs", o.loop.epochs},
+                              {"steps per epoch", o.loop.steps_per_epoch},
+                              {"training images", images},
+                              {"trainable values", values}});
+        shard_of(o).check(o.batch_size);
+        dist::broadcast_parameters(*o.comm, opt);
+    }
+}
+// Between the backward and the update: every rank's gradients averaged.
+template <class T, class B>
+void average_gradients(const task_options& o, optim::adamw<T, B>& opt) {
+    if constexpr (B::host_memory)
+        if (o.comm) dist::average_gradients(*o.comm, opt);
+}
+// The reported loss terms averaged over the ranks (each rank's shard is as large): every rank then takes the
+// same branch on a non-finite loss.
+inline void average_terms(const task_options& o, std::vector<double>& terms) {
+    if (o.comm) o.comm->allreduce(terms.data(), terms.size(), dist::reduce_op::average);
+}
+// After rank 0 wrote a task's outputs: no rank goes on (to a next task that reads them) before they exist.
+inline void wait_for_outputs(const task_options& o) {
+    if (o.comm) o.comm->barrier();
+}
+
 // Checkpoint of one model ("model.") and its optimizer.
 template <class Model, class Opt>
 void save_model_checkpoint(const std::filesystem::path& p, std::size_t step, const char* kind, std::uint64_t seed,
@@ -138,10 +193,12 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
     using T = typename Mae::value_type;
     using B = typename Mae::backend_type;
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
-    data::loader<S> ld(d, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
+    data::loader<S> ld(d,
+                       {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed, .part = detail::shard_of(o)});
     optim::adamw<T, B> opt(
         io::collect(m),
         {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay, .clip_grad_norm = o.clip_grad_norm});
+    detail::start_group(o, "pretrain", d.size(), opt);
     tape<B> t;
     const counter_rng rng(o.loop.seed ^ 0x4D4145ULL);
     bool started = false;
@@ -155,19 +212,22 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
                                                               : ld.batches_per_epoch()) +
                               index;
         t.reset();
-        auto mask = nn::mae_mask<B, T>::random(b.labels.size(), Mae::P, o.mask_ratio, rng.fork(s));
+        const counter_rng step_rng = rng.fork(s).from_sample(b.offset);  // draws keyed by the global sample
+        auto mask = nn::mae_mask<B, T>::random(b.labels.size(), Mae::P, o.mask_ratio, step_rng);
         auto&& images = on_backend<B>(b.images);
         nn::vit_run run;
         run.training = true;
         run.drop_path = o.drop_path;
-        run.rng = rng.fork(s).fork(1);
+        run.rng = step_rng.fork(1);
         auto out = m.forward(t, input(t, images), mask, run);
-        const double loss = read_scalar(out.loss);
-        if (std::isfinite(loss)) {
+        std::vector<double> terms{read_scalar(out.loss)};
+        detail::average_terms(o, terms);
+        if (std::isfinite(terms[0])) {
             out.loss.backward();
+            detail::average_gradients(o, opt);
             opt.step(lr);
         }
-        return step_output{b.labels.size(), {loss}};
+        return step_output{b.labels.size() * detail::ranks_of(o), terms};
     };
     auto save = [&](const std::filesystem::path& p, std::size_t s) {
         detail::save_model_checkpoint(p, s, "pretrain", o.loop.seed, m, opt);
@@ -175,9 +235,10 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
     auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
         detail::load_model_checkpoint(p, meta, m, opt);
     };
-    auto r = run_loop(o.loop, ld.batches_per_epoch(), {"mae_loss"}, step, save, load);
+    auto r = run_loop(detail::loop_of(o), ld.batches_per_epoch(), {"mae_loss"}, step, save, load);
     ld.stop();
-    io::save_weights(m, o.loop.out / (o.loop.name + ".safetensors"));
+    if (detail::loop_of(o).leader) io::save_weights(m, o.loop.out / (o.loop.name + ".safetensors"));
+    detail::wait_for_outputs(o);
     return r;
 }
 
@@ -192,7 +253,23 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
                            .two_views = true,
                            .augment = student,
                            .teacher_augment = shared,
-                           .seed = o.loop.seed});
+                           .seed = o.loop.seed,
+                           .part = detail::shard_of(o)});
+    std::optional<tinymim::dist::any_communicator> group = o.comm;  // the distiller's hook refers to it during the run
+    if (group) {
+        if constexpr (!Distiller::backend_type::host_memory) {
+            throw error("distill: data-parallel training on this backend needs a device communicator");
+        } else {
+            tinymim::dist::agree(*group, {{"task", tinymim::dist::setting_hash("distill")},
+                                          {"global batch", o.batch_size},
+                                          {"seed", o.loop.seed},
+                                          {"epochs", o.loop.epochs},
+                                          {"steps per epoch", o.loop.steps_per_epoch},
+                                          {"training images", d.size()},
+                                          {"trainable tensors", dist.optimizer().slots().size()}});
+            tinymim::dist::make_data_parallel(dist, *group, o.batch_size);
+        }
+    }
     bool started = false;
     auto step = [&](std::size_t epoch, std::size_t index, double lr) {
         if (!started) {
@@ -204,7 +281,7 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
         const auto r = dist.step(on_backend<B>(b.teacher_images), on_backend<B>(b.images), lr);
         std::vector<double> terms = {r.total};
         if (Distiller::n_terms > 1) terms.insert(terms.end(), r.terms.begin(), r.terms.end());
-        return step_output{b.labels.size(), terms};
+        return step_output{b.labels.size() * detail::ranks_of(o), terms};
     };
     auto save = [&](const std::filesystem::path& p, std::size_t s) {
         detail::save_trainer_checkpoint(p, s, "distill", o.loop.seed, dist);
@@ -215,9 +292,10 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
     std::vector<std::string> names = {"loss"};
     if (Distiller::n_terms > 1)
         for (const auto& n : Distiller::term_names()) names.push_back(n);
-    auto r = run_loop(o.loop, ld.batches_per_epoch(), names, step, save, load);
+    auto r = run_loop(detail::loop_of(o), ld.batches_per_epoch(), names, step, save, load);
     ld.stop();
-    io::save_weights(dist.student(), o.loop.out / (o.loop.name + ".safetensors"));
+    if (detail::loop_of(o).leader) io::save_weights(dist.student(), o.loop.out / (o.loop.name + ".safetensors"));
+    detail::wait_for_outputs(o);
     return r;
 }
 
@@ -227,6 +305,7 @@ template <class Dmae>
 loop_result distill_dmae(Dmae& dm, const data::image_dataset& d, const task_options& o) {
     using S = typename Dmae::student_type::image_shape;
     using B = typename Dmae::backend_type;
+    TINYMIM_CHECK(!o.comm, "distill_dmae: DMAE trains in one process (no data-parallel step yet)");
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
     data::loader<S> ld(d, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
     bool started = false;
@@ -262,13 +341,16 @@ loop_result finetune_with(Vit& m, const data::image_dataset& train_set, const da
     using T = typename Vit::value_type;
     using B = typename Vit::backend_type;
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
-    data::loader<S> ld(train_set, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
+    data::loader<S> ld(train_set,
+                       {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed, .part = shard_of(o)});
     optim::adamw<T, B> opt(io::collect(m), {.beta1 = 0.9,
                                             .beta2 = o.beta2,
                                             .weight_decay = o.weight_decay,
                                             .clip_grad_norm = o.clip_grad_norm,
                                             .layer_decay = o.layer_decay,
                                             .depth = Vit::depth});
+    start_group(o, names.size() > 1 ? "finetune (DeiT)" : "finetune", train_set.size(), opt);
+    const loop_options lo = loop_of(o);
     tape<B> t;
     const counter_rng rng(o.loop.seed ^ 0x46544EULL);
     bool started = false;
@@ -284,15 +366,17 @@ loop_result finetune_with(Vit& m, const data::image_dataset& train_set, const da
         nn::vit_run run;
         run.training = true;
         run.drop_path = o.drop_path;
-        run.rng = rng.fork(step_no++);
+        run.rng = rng.fork(step_no++).from_sample(b.offset);  // drop path keyed by the global sample
         auto&& images = on_backend<B>(b.images);
         auto&& labels = on_backend<B>(b.labels);
         auto l = loss(t, images, labels, run, terms);
+        average_terms(o, terms);
         if (std::isfinite(terms[0])) {
             l.backward();
+            average_gradients(o, opt);
             opt.step(lr);
         }
-        return step_output{b.labels.size(), terms};
+        return step_output{b.labels.size() * ranks_of(o), terms};
     };
     auto save = [&](const std::filesystem::path& p, std::size_t s) {
         save_model_checkpoint(p, s, "finetune", o.loop.seed, m, opt);
@@ -301,23 +385,29 @@ loop_result finetune_with(Vit& m, const data::image_dataset& train_set, const da
         load_model_checkpoint(p, meta, m, opt);
         step_no = meta.step;
     };
-    std::filesystem::create_directories(o.loop.out);
-    csv_log evlog(o.loop.out / (o.loop.name + "_eval.csv"), {"epoch", "test_accuracy", "test_loss"}, o.loop.resume);
+    std::optional<csv_log> evlog;  // rank 0's; every rank evaluates (the same weights, the same numbers)
+    if (lo.leader) {
+        std::filesystem::create_directories(o.loop.out);
+        evlog.emplace(o.loop.out / (o.loop.name + "_eval.csv"),
+                      std::vector<std::string>{"epoch", "test_accuracy", "test_loss"}, o.loop.resume);
+    }
     eval_result last;
     auto on_epoch = [&](std::size_t epoch) {
         last = evaluate(m, test);
-        evlog.row({double(epoch + 1), last.accuracy, last.loss});
+        if (!evlog) return;
+        evlog->row({double(epoch + 1), last.accuracy, last.loss});
         std::fprintf(stderr, "%s: epoch %zu test accuracy %.2f%% (loss %.4f)\n", o.loop.name.c_str(), epoch + 1,
                      100 * last.accuracy, last.loss);
     };
-    auto r = run_loop(o.loop, ld.batches_per_epoch(), names, step, save, load, on_epoch);
+    auto r = run_loop(lo, ld.batches_per_epoch(), names, step, save, load, on_epoch);
     ld.stop();
-    if (o.loop.plot)
-        plot_csv(evlog.path(), o.loop.out / (o.loop.name + "_accuracy.png"), o.loop.name + ": test accuracy", "epoch",
+    if (o.loop.plot && evlog)
+        plot_csv(evlog->path(), o.loop.out / (o.loop.name + "_accuracy.png"), o.loop.name + ": test accuracy", "epoch",
                  {"test_accuracy"}, "top-1");
     if (last.images == 0) last = evaluate(m, test);
     if (final_eval != nullptr) *final_eval = last;
-    io::save_weights(m, o.loop.out / (o.loop.name + ".safetensors"));
+    if (lo.leader) io::save_weights(m, o.loop.out / (o.loop.name + ".safetensors"));
+    wait_for_outputs(o);
     return r;
 }
 }  // namespace detail

@@ -1,0 +1,54 @@
+// dist::any_communicator: a type-erased view of any dist::communicator, so that the recipe functions
+// (train/tasks.hpp) take a data-parallel group through task_options without depending on MPI or NCCL. It
+// refers to the communicator it views, which must outlive it; copies are handles to the same view, and the
+// collectives are const (they change the buffers, not the view).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "tinymim/dist/communicator.hpp"
+
+namespace tinymim::dist {
+
+class any_communicator {
+public:
+    template <communicator C>
+    explicit any_communicator(C& c) : impl_(std::make_shared<model<C>>(c)) {}
+
+    [[nodiscard]] int rank() const { return impl_->rank(); }
+    [[nodiscard]] int size() const { return impl_->size(); }
+    void allreduce(float* p, std::size_t n, reduce_op op) const { impl_->allreduce(p, n, op); }
+    void allreduce(double* p, std::size_t n, reduce_op op) const { impl_->allreduce(p, n, op); }
+    void allreduce(bf16* p, std::size_t n, reduce_op op) const { impl_->allreduce(p, n, op); }
+    void broadcast(void* p, std::size_t bytes, int root) const { impl_->broadcast(p, bytes, root); }
+    void barrier() const { impl_->barrier(); }
+
+private:
+    struct base {
+        virtual ~base() = default;
+        [[nodiscard]] virtual int rank() const = 0;
+        [[nodiscard]] virtual int size() const = 0;
+        virtual void allreduce(float*, std::size_t, reduce_op) = 0;
+        virtual void allreduce(double*, std::size_t, reduce_op) = 0;
+        virtual void allreduce(bf16*, std::size_t, reduce_op) = 0;
+        virtual void broadcast(void*, std::size_t, int) = 0;
+        virtual void barrier() = 0;
+    };
+    template <class C>
+    struct model final : base {
+        explicit model(C& c) : c_(c) {}
+        [[nodiscard]] int rank() const override { return c_.rank(); }
+        [[nodiscard]] int size() const override { return c_.size(); }
+        void allreduce(float* p, std::size_t n, reduce_op op) override { c_.allreduce(p, n, op); }
+        void allreduce(double* p, std::size_t n, reduce_op op) override { c_.allreduce(p, n, op); }
+        void allreduce(bf16* p, std::size_t n, reduce_op op) override { c_.allreduce(p, n, op); }
+        void broadcast(void* p, std::size_t bytes, int root) override { c_.broadcast(p, bytes, root); }
+        void barrier() override { c_.barrier(); }
+        C& c_;
+    };
+    std::shared_ptr<base> impl_;
+};
+static_assert(communicator<any_communicator>);
+
+}  // namespace tinymim::dist
