@@ -3,9 +3,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <tinymim/backend/cpu/cpu.hpp>
+#include <tinymim/dist/any_communicator.hpp>
 #include <tinymim/train/tasks.hpp>
 
 namespace tinymim::backends {
@@ -25,6 +27,8 @@ struct common_options {
     bool resume = false;
     bool quiet_plots = false;
     std::string precision = "fp32";  // fp32 | bf16 (tinymim::bf16_mixed)
+    // Under mpirun: every rank of the run, one data-parallel group (--batch is the global batch).
+    std::optional<tinymim::dist::any_communicator> comm;
 };
 
 // Checks --device and sets the thread count. Throws a clear error for a device this build lacks.

@@ -17,6 +17,13 @@ void apply_common(const common_options& c) {
             "--device cpu");
 #endif
     tinymim::set_num_threads(c.threads);
+    static bool said = false;  // the first line of every command, once (demo runs several)
+    if (!said) {
+        said = true;
+        const int ranks = c.comm ? c.comm->size() : 1, threads = tinymim::num_threads();
+        std::fprintf(stderr, "tinymim: %d rank%s x %d CPU thread%s%s, %s, %s\n", ranks, ranks == 1 ? "" : "s", threads,
+                     threads == 1 ? "" : "s", ranks == 1 ? "" : " each", c.device.c_str(), c.precision.c_str());
+    }
 }
 
 tinymim::data::image_dataset load_split(const common_options& c, const std::string& split, std::size_t channels,

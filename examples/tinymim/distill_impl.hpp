@@ -96,6 +96,7 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     set_relation_heads(dist, relation_heads);
     train::task_options o;
     o.loop = loop_for(c, a);
+    o.comm = c.comm;
     o.batch_size = a.batch;
     o.jitter = a.jitter;
     o.crop_scale_min = a.crop_scale_min;
@@ -130,6 +131,7 @@ train::loop_result distill_dmae_with(const common_options& c, const distill_args
     d::dmae<Teacher, StudentMae> dm(*teacher, *student, dop);
     train::task_options o;
     o.loop = loop_for(c, a);
+    o.comm = c.comm;
     o.batch_size = a.batch;
     o.crop_scale_min = a.crop_scale_min;
     std::fprintf(stderr,

@@ -74,6 +74,7 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
         return with_classes(k, [&]<std::size_t K>() {
             train::task_options o;
             o.loop = loop_for(c, a);
+            o.comm = c.comm;
             o.batch_size = a.batch;
             o.weight_decay = a.weight_decay;
             o.beta2 = 0.999;

@@ -1,10 +1,37 @@
 // tinymim: MAE pre-training, TinyMIM distillation, fine-tuning and evaluation of Vision Transformers.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <memory>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <tinymim/train/stop.hpp>
+#if defined(TINYMIM_TOOL_MPI)
+#include <tinymim/dist/mpi.hpp>
+#endif
 
 #include "cli.hpp"
+
+#if defined(TINYMIM_TOOL_MPI)
+namespace {
+// Whether mpirun (OpenMPI's or a PMI launcher) started this process.
+bool launched_by_mpi() {
+    return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr ||
+           std::getenv("PMIX_RANK") != nullptr;
+}
+// The ranks other than 0 print nothing (rank 0 speaks for the group); their errors still reach `err`.
+void quiet_unless_leader(int rank, int& err) {
+    err = ::dup(STDERR_FILENO);
+    if (rank == 0) return;
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    ::close(null);
+}
+}  // namespace
+#endif
 
 int main(int argc, char** argv) {
     const auto cl = tool::make_command_line();
@@ -12,7 +39,34 @@ int main(int argc, char** argv) {
     // SIGTERM / SIGINT: the step in progress finishes, its checkpoint is written, and the exit status is
     // 128 + the signal, as a shell reports a job the signal ended; the same signal again ends it at once.
     const tinymim::train::stop_on_signals stop_guard;
+#if defined(TINYMIM_TOOL_MPI)
+    int err = STDERR_FILENO;
+    // Under mpirun every rank runs the command as one data-parallel group; a rank that fails ends them all.
+    std::unique_ptr<tinymim::dist::mpi> group;
+    auto fail = [&](const char* what) -> int {
+        if (!group || group->size() == 1) {
+            std::fprintf(stderr, "tinymim: error: %s\n", what);
+            return 1;
+        }
+        ::dup2(err, STDERR_FILENO);
+        group->abort(what);  // prints the error with this rank's number
+    };
+#else
+    auto fail = [](const char* what) {
+        std::fprintf(stderr, "tinymim: error: %s\n", what);
+        return 1;
+    };
+#endif
     try {
+#if defined(TINYMIM_TOOL_MPI)
+        if (launched_by_mpi()) {
+            group = std::make_unique<tinymim::dist::mpi>();
+            if (group->size() > 1) {
+                cl->common.comm.emplace(*group);
+                quiet_unless_leader(group->rank(), err);
+            }
+        }
+#endif
         if (*cl->pretrain_cmd) {
             const auto r = tool::run(cl->common, cl->pretrain);
             std::printf("pretrain: %zu steps, final loss %.4f, %.1f images/s\n", r.steps, r.last_loss,
@@ -41,8 +95,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "tinymim: %s (--resume)\n", e.what());
         return e.signal() != 0 ? 128 + e.signal() : 1;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "tinymim: error: %s\n", e.what());
-        return 1;
+        return fail(e.what());
     }
     return 0;
 }
