@@ -4,9 +4,11 @@
 // SIGKILL with TINYMIM_FAIL_HOW=kill — while the others wait in a collective: mpirun must end them all.
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "world.hpp"
@@ -25,6 +27,7 @@ BOOST_AUTO_TEST_CASE(a_failed_rank_ends_every_rank) {
     if (c.rank() == std::atoi(fail)) {
         const char* how = std::getenv("TINYMIM_FAIL_HOW");
         if (how != nullptr && std::string(how) == "kill") std::raise(SIGKILL);  // dies without a word
+        if (how != nullptr && std::string(how) == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
         c.abort("a planted failure", 3);
     }
     c.allreduce(x.data(), x.size(), dist::reduce_op::sum);  // the others wait here for the failed rank

@@ -2,18 +2,26 @@
 // The first one made initialises MPI (MPI_THREAD_FUNNELED: only the thread that made it calls MPI) and
 // MPI is finalised at exit. Errors are returned, not fatal (MPI_ERRORS_RETURN): each call is checked and
 // a failure is a tinymim::error naming the call, this rank and MPI's message. A rank that fails for its own
-// reasons calls abort(): mpirun then ends every other rank instead of leaving them in a collective.
+// reasons calls abort(): mpirun then ends every other rank instead of leaving them in a collective. A rank that
+// hangs without dying is caught by the others' watchdogs: a collective that waits longer than the timeout
+// (TINYMIM_DIST_TIMEOUT seconds, 600 unless set, 0: none) ends its process, and mpirun then ends the rest.
 // Needs the CMake component `mpi` (find_package(TinyMIM COMPONENTS mpi), target TinyMIM::mpi).
 #pragma once
 
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tinymim/core/bf16.hpp"
@@ -36,8 +44,12 @@ public:
         check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
         check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
         check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+        const char* t = std::getenv("TINYMIM_DIST_TIMEOUT");
+        const double timeout = t != nullptr ? std::atof(t) : 600.0;
+        if (timeout > 0 && size_ > 1) watch_ = std::make_unique<watchdog>(timeout, rank_, size_);
     }
     ~mpi() {
+        watch_.reset();
         int finalised = 0;
         MPI_Finalized(&finalised);
         if (finalised == 0) MPI_Comm_free(&comm_);
@@ -62,11 +74,15 @@ public:
         auto* p = static_cast<char*>(bytes);
         for (std::size_t done = 0; done < n;) {  // MPI counts are int
             const int part = int(std::min<std::size_t>(n - done, INT_MAX));
+            const waiting w(watch_.get(), "MPI_Bcast");
             check(MPI_Bcast(p + done, part, MPI_BYTE, root, comm_), "MPI_Bcast");
             done += std::size_t(part);
         }
     }
-    void barrier() { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+    void barrier() {
+        const waiting w(watch_.get(), "MPI_Barrier");
+        check(MPI_Barrier(comm_), "MPI_Barrier");
+    }
 
     // Ends every rank of the run: prints `why` naming this rank, then MPI_Abort (mpirun ends the others).
     [[noreturn]] void abort(const std::string& why, int code = 1) const {
@@ -77,6 +93,71 @@ public:
     }
 
 private:
+    // A thread that ends this process when one collective has waited longer than the timeout: the other ranks
+    // are then gone or hung, and mpirun ends them once this one exits. It never calls MPI (the calls are
+    // funnelled through the thread that made the communicator).
+    class watchdog {
+    public:
+        watchdog(double timeout, int rank, int size)
+            : timeout_(timeout), rank_(rank), size_(size), thread_([this] { run(); }) {}
+        ~watchdog() {
+            {
+                const std::lock_guard<std::mutex> lock(m_);
+                stop_ = true;
+            }
+            cv_.notify_one();
+            thread_.join();
+        }
+        watchdog(const watchdog&) = delete;
+        watchdog& operator=(const watchdog&) = delete;
+        void enter(const char* call) {
+            call_.store(call);
+            since_.store(now());
+        }
+        void leave() { since_.store(0); }
+
+    private:
+        static double now() {
+            return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+        }
+        void run() {
+            std::unique_lock<std::mutex> lock(m_);
+            while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_; })) {
+                const double since = since_.load();
+                if (since == 0 || now() - since < timeout_) continue;
+                std::fprintf(stderr,
+                             "tinymim: rank %d of %d waited %.0f s in %s for the other ranks (TINYMIM_DIST_TIMEOUT): "
+                             "a rank has died or hangs; ending the run\n",
+                             rank_, size_, now() - since, call_.load());
+                std::fflush(stderr);
+                std::_Exit(124);
+            }
+        }
+        double timeout_;
+        int rank_, size_;
+        std::atomic<double> since_{0};
+        std::atomic<const char*> call_{""};
+        std::mutex m_;
+        std::condition_variable cv_;
+        bool stop_ = false;
+        std::thread thread_;
+    };
+    // Marks the duration of one collective for the watchdog.
+    class waiting {
+    public:
+        waiting(watchdog* w, const char* call) : w_(w) {
+            if (w_ != nullptr) w_->enter(call);
+        }
+        ~waiting() {
+            if (w_ != nullptr) w_->leave();
+        }
+        waiting(const waiting&) = delete;
+        waiting& operator=(const waiting&) = delete;
+
+    private:
+        watchdog* w_;
+    };
+
     static void finalise() {
         int finalised = 0;
         MPI_Finalized(&finalised);
@@ -95,6 +176,7 @@ private:
     void reduce(T* x, std::size_t n, reduce_op op, MPI_Datatype type) {
         for (std::size_t done = 0; done < n;) {
             const int part = int(std::min<std::size_t>(n - done, INT_MAX));
+            const waiting w(watch_.get(), "MPI_Allreduce");
             check(MPI_Allreduce(MPI_IN_PLACE, x + done, part, type, MPI_SUM, comm_), "MPI_Allreduce");
             done += std::size_t(part);
         }
@@ -104,6 +186,7 @@ private:
 
     MPI_Comm comm_ = MPI_COMM_NULL;
     int rank_ = -1, size_ = 0;
+    std::unique_ptr<watchdog> watch_;
 };
 static_assert(communicator<mpi>);
 
