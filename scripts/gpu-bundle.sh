@@ -11,14 +11,16 @@ build=${1:-build-gpu}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTINYMIM_CUDA=ON -DTINYMIM_NATIVE=OFF -DTINYMIM_BLAS=None \
       -DCMAKE_CXX_FLAGS="-march=x86-64-v3" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache \
       ${CUDACXX:+-DCMAKE_CUDA_COMPILER=$CUDACXX}
-cmake --build "$build" -j "$(nproc)" --target test_cuda tinymim_tool custom_policy_cuda
+cmake --build "$build" -j "$(nproc)" --target test_cuda tinymim_tool custom_policy_cuda test_nccl
 rm -rf gpu-bundle
 mkdir -p gpu-bundle/bin gpu-bundle/lib
-cp "$build/tests/test_cuda" "$build/examples/tinymim" "$build/examples/custom_policy_cuda" gpu-bundle/bin/
+cp "$build/tests/test_cuda" "$build/tests/test_nccl" "$build/examples/tinymim" "$build/examples/custom_policy_cuda" \
+   gpu-bundle/bin/
 for bin in gpu-bundle/bin/*; do
   ldd "$bin" | awk '/=> \// {print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
-      libc.so*|libm.so*|libdl.so*|librt.so*|libpthread.so*|ld-linux*|libcublas*|libcudart*) ;;
+      # libnccl (218 MB) stays behind: the GPU machine's PyTorch wheel has it (gpu-check.sh finds it).
+      libc.so*|libm.so*|libdl.so*|librt.so*|libpthread.so*|ld-linux*|libcublas*|libcudart*|libnccl*) ;;
       *) cp -Ln "$lib" gpu-bundle/lib/ ;;
     esac
   done

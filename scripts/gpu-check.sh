@@ -34,6 +34,14 @@ if [[ $rc -eq 77 ]]; then
   echo "no CUDA device: benchmarks not run" | tee -a "$report"
   exit 77
 fi
+if [[ -x $bundle/bin/test_nccl ]]; then
+  echo "== NCCL communicator (one rank)" | tee -a "$report"
+  nccl_lib=$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' 2>/dev/null)
+  LD_LIBRARY_PATH="${nccl_lib:+$nccl_lib:}${LD_LIBRARY_PATH:-}" timeout 120 "$bundle/bin/test_nccl" \
+    --log_level=test_suite --report_level=short --color_output=no > "$out/test_nccl.log" 2>&1
+  echo "test_nccl exit status $?" | tee -a "$report"
+  { echo '```'; tail -n 12 "$out/test_nccl.log"; echo '```'; } >> "$report"
+fi
 if [[ -x $bundle/bin/custom_policy_cuda ]]; then
   echo "== custom policy (examples/custom_policy.hpp) on the GPU" | tee -a "$report"
   timeout 60 "$bundle/bin/custom_policy_cuda" > "$out/custom_policy_cuda.log" 2>&1
