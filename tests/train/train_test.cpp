@@ -51,6 +51,17 @@ using mae_t = nn::mae<enc, dec>;
 
 BOOST_AUTO_TEST_SUITE(pipeline)
 
+// Every curve a plot draws has its legend entry (the distillation loss plot draws the total and each term).
+BOOST_AUTO_TEST_CASE(every_curve_has_a_legend_entry) {
+    const std::string g = train::plot_script("m.csv", "m.png", "distill", "step", {"loss", "qk/kl", "vv/kl"}, "loss");
+    for (const char* col : {"loss", "qk/kl", "vv/kl"})
+        BOOST_TEST(
+            g.find("using 'step':'" + std::string(col) + "' with lines lw 2 title '" + col + "'") != std::string::npos,
+            g);
+    BOOST_TEST(g.find("set key") != std::string::npos);
+    BOOST_TEST(g.find("notitle") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(corrupted_idx_files) {
     const auto d = temp_dir("idx");
     auto img = idx_header(3, {2, 2, 2});

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,21 @@ private:
 
 // Draws columns y_cols of a CSV (x = column x_col) as a PNG with gnuplot. Returns false (and says why
 // on stderr) when gnuplot is not installed; a plot is a convenience, never a reason to fail a run.
+// The gnuplot script that draws y_cols of a CSV against x_col, one line per column with a legend entry.
+[[nodiscard]] inline std::string plot_script(const std::filesystem::path& csv, const std::filesystem::path& png,
+                                             const std::string& title, const std::string& x_col,
+                                             const std::vector<std::string>& y_cols, const std::string& y_label) {
+    std::ostringstream g;
+    g << "set terminal png size 900,500 noenhanced\nset output '" << png.string() << "'\n"
+      << "set datafile separator ','\nset key outside right\nset title '" << title << "'\n"
+      << "set xlabel '" << x_col << "'\nset ylabel '" << y_label << "'\nset grid\nplot ";
+    for (std::size_t i = 0; i < y_cols.size(); ++i)
+        g << (i ? ", " : "") << "'" << csv.string() << "' using '" << x_col << "':'" << y_cols[i]
+          << "' with lines lw 2 title '" << y_cols[i] << "'";
+    g << "\n";
+    return g.str();
+}
+
 inline bool plot_csv(const std::filesystem::path& csv, const std::filesystem::path& png, const std::string& title,
                      const std::string& x_col, const std::vector<std::string>& y_cols, const std::string& y_label) {
     if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
@@ -56,13 +72,7 @@ inline bool plot_csv(const std::filesystem::path& csv, const std::filesystem::pa
     const auto script = png.string() + ".gp";
     {
         std::ofstream g(script);
-        g << "set terminal png size 900,500 noenhanced\nset output '" << png.string() << "'\n"
-          << "set datafile separator ','\nset key autotitle columnhead\nset title '" << title << "'\n"
-          << "set xlabel '" << x_col << "'\nset ylabel '" << y_label << "'\nset grid\nplot ";
-        for (std::size_t i = 0; i < y_cols.size(); ++i)
-            g << (i ? ", " : "") << "'" << csv.string() << "' using '" << x_col << "':'" << y_cols[i]
-              << "' with lines lw 2";
-        g << "\n";
+        g << plot_script(csv, png, title, x_col, y_cols, y_label);
     }
     const std::string cmd = "gnuplot '" + script + "' 2>/dev/null";
     const bool ok = std::system(cmd.c_str()) == 0;
