@@ -91,6 +91,22 @@ BOOST_AUTO_TEST_CASE(the_linear_layers_shapes) {
         }
 }
 
+// The widened path runs the inner dimension in panels when the operands exceed its budget: several panels must
+// still meet the bound, with beta applied once.
+BOOST_AUTO_TEST_CASE(the_widened_path_in_several_panels) {
+    const std::size_t budget = backends::cpu_detail::widened_budget_floats;
+    backends::cpu_detail::widened_budget_floats = 64 * (37 + 29);  // k = 150 in 3 panels of at most 64: 50 each
+    for (const bool ta : {false, true})
+        for (const bool tb : {false, true})
+            for (const float beta : {0.0f, -0.5f}) {
+                const gemm_case c{ta, tb, 37, 29, 150, 0.75f, beta};
+                BOOST_TEST_CONTEXT("ta " << ta << ", tb " << tb << ", beta " << beta) {
+                    BOOST_TEST(worst_over_bound(c, 3) <= 1.0);
+                }
+            }
+    backends::cpu_detail::widened_budget_floats = budget;
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_inner_dimension_scales_c_by_beta) {
     std::vector<float> c = {1.0f, 2.0f, 3.0f, 4.0f};
     const bf16 none{};

@@ -58,6 +58,9 @@ inline bool native_bf16_gemm() {
 }
 
 namespace cpu_detail {
+// The widened path's bound on its float copies of the operands (both together, per thread): 32 MB, which
+// the fm models' GEMMs stay under whole. Settable (the tests make it small to run several panels).
+inline std::size_t widened_budget_floats = std::size_t(1) << 23;
 // dst[r, c] = float(src[r, c]) for a rows x cols matrix (row strides ld and cols).
 inline void widen_bf16(std::size_t rows, std::size_t cols, const bf16* src, std::size_t ld, float* dst) {
 #pragma omp parallel for schedule(static) if (rows * cols > (std::size_t(1) << 16) && gemm_threads() > 1)
@@ -88,14 +91,27 @@ inline void gemm_bf16(cpu, bool ta, bool tb, std::size_t m, std::size_t n, std::
     }
 #endif
     {
+        // A panel of the inner dimension at a time, C accumulating over the panels: the widened copies stay
+        // within widened_budget_floats however large the operands (whole copies of a ViT's MLP activations
+        // would be tens of MB per thread, kept).
         using namespace cpu_detail;
-        const std::size_t a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
-        float* aw = thread_buffer<float, scratch::bf16_first>(a_rows * a_cols);
-        float* bw = thread_buffer<float, scratch::bf16_second>(b_rows * b_cols);
-        widen_bf16(a_rows, a_cols, a, lda, aw);
-        widen_bf16(b_rows, b_cols, b, ldb, bw);
-        gemm(cpu{}, ta, tb, m, n, k, alpha, static_cast<const float*>(aw), a_cols, static_cast<const float*>(bw),
-             b_cols, beta, c, ldc);
+        const std::size_t most = std::max<std::size_t>(widened_budget_floats / (m + n), 64);
+        const std::size_t panels = (k + most - 1) / most, kc = (k + panels - 1) / panels;  // equal panels
+        float* aw = thread_buffer<float, scratch::bf16_first>(m * kc);
+        float* bw = thread_buffer<float, scratch::bf16_second>(kc * n);
+        for (std::size_t k0 = 0; k0 < k; k0 += kc) {
+            const std::size_t kk = std::min(kc, k - k0);
+            if (ta)  // A is k x m: rows k0.. of it
+                widen_bf16(kk, m, a + k0 * lda, lda, aw);
+            else  // A is m x k: columns k0.. of it
+                widen_bf16(m, kk, a + k0, lda, aw);
+            if (tb)
+                widen_bf16(n, kk, b + k0, ldb, bw);
+            else
+                widen_bf16(kk, n, b + k0 * ldb, ldb, bw);
+            gemm(cpu{}, ta, tb, m, n, kk, alpha, static_cast<const float*>(aw), ta ? m : kk,
+                 static_cast<const float*>(bw), tb ? kk : n, k0 == 0 ? beta : 1.0f, c, ldc);
+        }
     }
 }
 
