@@ -34,6 +34,19 @@ inline constexpr bool device_communicator = requires {
 template <class C, class B>
 inline constexpr bool fits_backend = B::host_memory != device_communicator<C>;
 
+// An allreduce of a few host values (flags, reported losses): through a device buffer for a device communicator.
+template <class B, communicator C, class U>
+void allreduce_host(C& comm, std::vector<U>& v, reduce_op op) {
+    if constexpr (device_communicator<C>) {
+        tensor<U, shape<dyn>, B> d({v.size()});
+        d.copy_from(v);
+        comm.allreduce(d.data(), v.size(), op);
+        v = d.to_vector();
+    } else {
+        comm.allreduce(v.data(), v.size(), op);
+    }
+}
+
 // Every trainable parameter's value from rank 0.
 template <communicator C, element T, backend B>
 void broadcast_parameters(C& comm, optim::adamw<T, B>& opt) {
@@ -53,14 +66,7 @@ void average_gradients(C& comm, optim::adamw<T, B>& opt, const data_parallel_opt
     auto& slots = opt.slots();
     std::vector<T> reached(slots.size());
     for (std::size_t i = 0; i < slots.size(); ++i) reached[i] = *slots[i].param.has_grad ? T(1) : T(0);
-    if constexpr (B::host_memory) {
-        comm.allreduce(reached.data(), reached.size(), reduce_op::sum);
-    } else {  // the flags through the device
-        tensor<T, shape<dyn>, B> flags({reached.size()});
-        flags.copy_from(reached);
-        comm.allreduce(flags.data(), reached.size(), reduce_op::sum);
-        reached = flags.to_vector();
-    }
+    allreduce_host<B>(comm, reached, reduce_op::sum);
     const std::size_t bucket = std::max<std::size_t>(o.bucket_bytes / sizeof(T), 1);
     std::size_t packed = 0;
     for (std::size_t i = 0; i < slots.size(); ++i)
@@ -111,27 +117,11 @@ void average_gradients(C& comm, optim::adamw<T, B>& opt, const data_parallel_opt
     flush();
 }
 
-// The mean over ranks of a few host values (reported losses), through the device for a device communicator.
-template <class B, communicator C>
-void average_values(C& comm, std::vector<double>& v) {
-    if constexpr (device_communicator<C>) {
-        tensor<double, shape<dyn>, B> d({v.size()});
-        d.copy_from(v);
-        comm.allreduce(d.data(), v.size(), reduce_op::average);
-        v = d.to_vector();
-    } else {
-        comm.allreduce(v.data(), v.size(), reduce_op::average);
-    }
-}
-
 // Makes `trainer` (the distiller, or any trainer with optimizer() and data_parallel(first, sync)) train
 // this rank's shard of each global batch of `global_batch` samples: parameters from rank 0 now, gradients
 // and reported losses averaged every step. `comm` must outlive the trainer's steps.
 template <communicator C, class Trainer>
 void make_data_parallel(Trainer& trainer, C& comm, std::size_t global_batch, const data_parallel_options& o = {}) {
-    static_assert(fits_backend<C, typename Trainer::backend_type>,
-                  "dist: the communicator's memory must be the model's: a CPU model takes a host communicator "
-                  "(dist::mpi), a GPU model a device one (dist::nccl)");
     const data::shard part{std::size_t(comm.rank()), std::size_t(comm.size())};
     part.check(global_batch);
     broadcast_parameters(comm, trainer.optimizer());
@@ -139,7 +129,7 @@ void make_data_parallel(Trainer& trainer, C& comm, std::size_t global_batch, con
         average_gradients(comm, opt, o);
         std::vector<double> losses{result.total};
         losses.insert(losses.end(), result.terms.begin(), result.terms.end());
-        average_values<typename Trainer::backend_type>(comm, losses);
+        allreduce_host<typename Trainer::backend_type>(comm, losses, reduce_op::average);
         result.total = losses[0];
         std::copy(losses.begin() + 1, losses.end(), result.terms.begin());
     });

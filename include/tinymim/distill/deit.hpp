@@ -14,6 +14,7 @@
 #include "tinymim/ops/elementwise.hpp"
 #include "tinymim/ops/losses.hpp"
 #include "tinymim/ops/softmax.hpp"
+#include "tinymim/tensor/row_argmax.hpp"
 
 namespace tinymim::distill {
 
@@ -76,13 +77,8 @@ private:
     }
     template <element T, class S, class ST>
     auto hard(const var<T, S, B>& z_dist, const tensor<T, ST, B>& teacher) {
-        const std::size_t rows = teacher.extent(0), k = teacher.extent(1);
-        const std::vector<T> host = teacher.to_vector();
-        std::vector<std::int32_t> arg(rows, 0);
-        for (std::size_t r = 0; r < rows; ++r)
-            for (std::size_t j = 1; j < k; ++j)
-                if (host[r * k + j] > host[r * k + std::size_t(arg[r])]) arg[r] = std::int32_t(j);
-        if (hard_.size() != rows) hard_ = tensor<std::int32_t, shape<dyn>, B>({rows});
+        const std::vector<std::int32_t> arg = row_argmax(teacher);
+        if (hard_.size() != arg.size()) hard_ = tensor<std::int32_t, shape<dyn>, B>({arg.size()});
         hard_.copy_from(arg);
         return ops::cross_entropy(z_dist, hard_);
     }

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "tinymim/core/random.hpp"
@@ -68,15 +70,18 @@ public:
     parameter<shape<D, Cfg.patch_dim()>, B, T> patch_weight;  // patch_embed.proj.weight [D, C, p, p]
     parameter<shape<D>, B, T> patch_bias;                     // patch_embed.proj.bias
     parameter<shape<1, 1, D>, B, T> cls_token;
-    parameter<shape<1, 1, D>, B, T> dist_token;  // used only with Cfg.distill_token
-    parameter<shape<1, N, D>, B, T> pos_embed;   // trained only when Cfg.pos == learned
+    // A member of a model with a distillation token only (nothing, not even its gradient buffer, elsewhere).
+    template <class P>
+    using with_dist = std::conditional_t<Cfg.distill_token, P, std::monostate>;
+    [[no_unique_address]] with_dist<parameter<shape<1, 1, D>, B, T>> dist_token;
+    parameter<shape<1, N, D>, B, T> pos_embed;  // trained only when Cfg.pos == learned
     std::array<block_type, depth> blocks;
     layer_norm<D, B, T> norm;     // final norm (pool none / cls)
     layer_norm<D, B, T> fc_norm;  // pool avg
     parameter<shape<(Cfg.classes ? Cfg.classes : 1), D>, B, T> head_weight;
     parameter<shape<(Cfg.classes ? Cfg.classes : 1)>, B, T> head_bias;
-    parameter<shape<(Cfg.classes ? Cfg.classes : 1), D>, B, T> head_dist_weight;  // with Cfg.distill_token
-    parameter<shape<(Cfg.classes ? Cfg.classes : 1)>, B, T> head_dist_bias;
+    [[no_unique_address]] with_dist<parameter<shape<(Cfg.classes ? Cfg.classes : 1), D>, B, T>> head_dist_weight;
+    [[no_unique_address]] with_dist<parameter<shape<(Cfg.classes ? Cfg.classes : 1)>, B, T>> head_dist_bias;
 
     vit() {
         for (auto& b : blocks) b.heads = Cfg.heads;
@@ -98,9 +103,11 @@ public:
         fc_norm.init();
         init::normal(head_weight.value, 2e-5, rng.fork(4), true);
         head_bias.value.fill(T(0));
-        init::normal(dist_token.value, 0.02, rng.fork(5));
-        init::normal(head_dist_weight.value, 2e-5, rng.fork(6), true);
-        head_dist_bias.value.fill(T(0));
+        if constexpr (has_dist) {
+            init::normal(dist_token.value, 0.02, rng.fork(5));
+            init::normal(head_dist_weight.value, 2e-5, rng.fork(6), true);
+            head_dist_bias.value.fill(T(0));
+        }
     }
 
     // Patch tokens + their position embedding, no prefix tokens: [B, P, D].
@@ -202,7 +209,7 @@ public:
     // head reads the distillation token after the final norm (pool::cls) or after fc_norm (pool::avg).
     [[nodiscard]] auto forward_heads(tape<B>& t, const var<T, tokens_shape, B>& features) {
         static_assert(has_dist, "vit::forward_heads: this configuration has no distillation token");
-        auto dist = ops::slice_tokens<1, 1>(features).view_as(extents<shape<dyn, D>>({features.extent(0), D}));
+        auto dist = token<1>(features);
         auto normed = [&] {
             if constexpr (Cfg.head == pool::avg)
                 return fc_norm(t, dist);
@@ -274,15 +281,18 @@ private:
     struct two_heads {
         V cls, dist;
     };
+    // Token I of every sample: [B, D].
+    template <std::size_t I>
+    [[nodiscard]] static auto token(const var<T, tokens_shape, B>& features) {
+        return ops::slice_tokens<I, 1>(features).view_as(extents<shape<dyn, D>>({features.extent(0), D}));
+    }
     // The class head: pooled patch tokens through fc_norm (avg), or the CLS token (cls).
     [[nodiscard]] auto class_head(tape<B>& t, const var<T, tokens_shape, B>& features) {
         if constexpr (Cfg.head == pool::avg) {
             auto pooled = ops::mean<1>(ops::slice_tokens<prefix_tokens, P>(features));
             return ops::linear(fc_norm(t, pooled), head_weight.on(t), head_bias.on(t), Prec{});
         } else {
-            auto cls = ops::slice_tokens<0, 1>(features);
-            auto flat = cls.view_as(extents<shape<dyn, D>>({features.extent(0), D}));
-            return ops::linear(flat, head_weight.on(t), head_bias.on(t), Prec{});
+            return ops::linear(token<0>(features), head_weight.on(t), head_bias.on(t), Prec{});
         }
     }
     var<T, shape<1, N, D>, B> pos_embed_var(tape<B>& t) {

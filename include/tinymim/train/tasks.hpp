@@ -24,6 +24,7 @@
 #include "tinymim/nn/vit.hpp"
 #include "tinymim/ops/losses.hpp"
 #include "tinymim/optim/adamw.hpp"
+#include "tinymim/tensor/row_argmax.hpp"
 #include "tinymim/train/device_batch.hpp"
 #include "tinymim/train/loop.hpp"
 
@@ -59,11 +60,10 @@ namespace detail {
 }
 [[nodiscard]] inline std::size_t ranks_of(const task_options& o) { return o.comm ? std::size_t(o.comm->size()) : 1; }
 
-// Before the first step of a data-parallel run: the same settings on every rank, then the trainable
-// parameters from rank 0. MPI reads host memory: a device backend needs a device communicator.
-template <class T, class B>
-void start_group(const task_options& o, const char* task, std::size_t images, optim::adamw<T, B>& opt) {
-    if (!o.comm) return;
+// Before the first step of a data-parallel run: the same settings on every rank (and a global batch that
+// divides over them). task_options::comm is a host communicator: a device backend is refused.
+template <class B, class T>
+void join_group(const task_options& o, const char* task, std::size_t images, optim::adamw<T, B>& opt) {
     if constexpr (!B::host_memory) {
         throw error(std::string(task) + ": data-parallel training on this backend needs a device communicator");
     } else {
@@ -77,8 +77,14 @@ void start_group(const task_options& o, const char* task, std::size_t images, op
                               {"training images", images},
                               {"trainable values", values}});
         shard_of(o).check(o.batch_size);
-        dist::broadcast_parameters(*o.comm, opt);
     }
+}
+// join_group, then the trainable parameters from rank 0.
+template <class T, class B>
+void start_group(const task_options& o, const char* task, std::size_t images, optim::adamw<T, B>& opt) {
+    if (!o.comm) return;
+    join_group(o, task, images, opt);
+    if constexpr (B::host_memory) dist::broadcast_parameters(*o.comm, opt);
 }
 // Between the backward and the update: every rank's gradients averaged.
 template <class T, class B>
@@ -169,15 +175,9 @@ eval_result evaluate(Vit& model, const data::image_dataset& d, std::size_t batch
         auto&& labels = on_backend<B>(bt.labels);
         auto logits = model.forward(t, input(t, images));
         auto loss = ops::cross_entropy(logits, labels);
-        const std::size_t n = bt.labels.size(), c = logits.extent(1);
-        const auto host_logits = logits.value().to_vector();
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto* row = host_logits.data() + i * c;
-            std::size_t arg = 0;
-            for (std::size_t j = 1; j < c; ++j)
-                if (row[j] > row[arg]) arg = j;
-            correct += std::int32_t(arg) == bt.labels[i];
-        }
+        const std::size_t n = bt.labels.size();
+        const auto predicted = row_argmax(logits.value());
+        for (std::size_t i = 0; i < n; ++i) correct += predicted[i] == bt.labels[i];
         loss_sum += read_scalar(loss) * double(n);
         r.images += n;
     }
@@ -257,18 +257,9 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
                            .part = detail::shard_of(o)});
     std::optional<tinymim::dist::any_communicator> group = o.comm;  // the distiller's hook refers to it during the run
     if (group) {
-        if constexpr (!Distiller::backend_type::host_memory) {
-            throw error("distill: data-parallel training on this backend needs a device communicator");
-        } else {
-            tinymim::dist::agree(*group, {{"task", tinymim::dist::setting_hash("distill")},
-                                          {"global batch", o.batch_size},
-                                          {"seed", o.loop.seed},
-                                          {"epochs", o.loop.epochs},
-                                          {"steps per epoch", o.loop.steps_per_epoch},
-                                          {"training images", d.size()},
-                                          {"trainable tensors", dist.optimizer().slots().size()}});
+        detail::join_group(o, "distill", d.size(), dist.optimizer());
+        if constexpr (Distiller::backend_type::host_memory)
             tinymim::dist::make_data_parallel(dist, *group, o.batch_size);
-        }
     }
     bool started = false;
     auto step = [&](std::size_t epoch, std::size_t index, double lr) {
@@ -332,11 +323,12 @@ loop_result distill_dmae(Dmae& dm, const data::image_dataset& d, const task_opti
 
 namespace detail {
 // The fine-tuning loop around a loss: loss(tape, images, labels, run, terms) returns the scalar var to minimise
-// and writes the values logged under `names` into terms (the first one the loss itself).
+// and writes the values logged under `names` into terms (the first one the loss itself). `task` names the run
+// to the ranks of a data-parallel group.
 template <class Vit, class Loss>
-loop_result finetune_with(Vit& m, const data::image_dataset& train_set, const data::image_dataset& test,
-                          const task_options& o, const std::vector<std::string>& names, Loss&& loss,
-                          eval_result* final_eval) {
+loop_result finetune_with(const char* task, Vit& m, const data::image_dataset& train_set,
+                          const data::image_dataset& test, const task_options& o, const std::vector<std::string>& names,
+                          Loss&& loss, eval_result* final_eval) {
     using S = typename Vit::image_shape;
     using T = typename Vit::value_type;
     using B = typename Vit::backend_type;
@@ -349,7 +341,7 @@ loop_result finetune_with(Vit& m, const data::image_dataset& train_set, const da
                                             .clip_grad_norm = o.clip_grad_norm,
                                             .layer_decay = o.layer_decay,
                                             .depth = Vit::depth});
-    start_group(o, names.size() > 1 ? "finetune (DeiT)" : "finetune", train_set.size(), opt);
+    start_group(o, task, train_set.size(), opt);
     const loop_options lo = loop_of(o);
     tape<B> t;
     const counter_rng rng(o.loop.seed ^ 0x46544EULL);
@@ -424,7 +416,7 @@ loop_result finetune(Vit& m, const data::image_dataset& train_set, const data::i
         terms[0] = read_scalar(l);
         return l;
     };
-    return detail::finetune_with(m, train_set, test, o, {"ce_loss"}, loss, final_eval);
+    return detail::finetune_with("finetune", m, train_set, test, o, {"ce_loss"}, loss, final_eval);
 }
 
 // A frozen classifier as a DeiT teacher: images -> logits [B, classes], without gradients, on its own tape.
@@ -460,7 +452,7 @@ loop_result finetune_deit(Vit& m, Teacher&& teacher, const data::image_dataset& 
         terms = {read_scalar(l.total), read_scalar(l.ce), read_scalar(l.distill)};
         return l.total;
     };
-    return detail::finetune_with(m, train_set, test, o, {"loss", "ce", "distill"}, loss, final_eval);
+    return detail::finetune_with("finetune (DeiT)", m, train_set, test, o, {"loss", "ce", "distill"}, loss, final_eval);
 }
 
 }  // namespace tinymim::train
