@@ -3,7 +3,8 @@
 student's gradients, t = k * 2(p-1) * alpha + 2(p-1)/p * S / beta (S bytes in k buckets, p ranks, alpha the
 latency of one ring step, beta the bandwidth of the slowest link a ring crosses), against the per-GPU compute time
 of a step; the part of t that outlasts the backward's remaining work is exposed (overlap f: the fraction of t that
-can hide behind the backward, 0 without overlap; the last bucket never hides). Weak scaling: the per-GPU batch stays fixed, so the efficiency
+can hide behind the backward, 0 without overlap; buckets as dist::gradient_reducer makes them, a first one of
+1 MB, and the last one never hides). Weak scaling: the per-GPU batch stays fixed, so the efficiency
 is compute / (compute + exposed). A model, not a measurement.
 
     python3 benchmarks/scaling_model.py [scaling.json from benchmarks/scaling.sh, to print the loopback fit]
@@ -32,8 +33,19 @@ LINKS = {
 }
 
 
+def buckets(S, bucket, first=1 << 20):
+    """The bucket sizes dist::gradient_reducer makes of S bytes: a first one of at most `first` bytes (the last
+    layers'), then `bucket`-sized ones (parameters are not split here)."""
+    sizes, left = [], S
+    while left > 0:
+        take = min(left, min(first, bucket) if not sizes else bucket)
+        sizes.append(take)
+        left -= take
+    return sizes
+
+
 def allreduce(S, p, beta, alpha, bucket):
-    k = max(1, -(-S // bucket))
+    k = len(buckets(S, bucket))
     return k * 2 * (p - 1) * alpha + 2 * (p - 1) / p * S / beta, k
 
 
@@ -41,8 +53,9 @@ def efficiency(pair, p, beta, alpha, bucket, overlap):
     S = int(PAIRS[pair]["params"] * 4)
     t, k = allreduce(S, p, beta, alpha, bucket)
     compute = PAIRS[pair]["step_s"]
-    # The last bucket is final only when the backward ends: at most (k-1)/k of t can hide.
-    hidden = min(overlap * t * (k - 1) / k, BACKWARD_SHARE[pair] * compute)
+    # The last bucket (the first layers') is final only when the backward ends: it never hides.
+    last = buckets(S, bucket)[-1]
+    hidden = min(overlap * t * (S - last) / S, BACKWARD_SHARE[pair] * compute)
     exposed = t - hidden
     return compute / (compute + exposed), t
 

@@ -48,6 +48,10 @@ void add_common(CLI::App& app, tool::common_options& c) {
     app.add_option("--train-limit", c.train_limit, "use only the first N training images (0: all)")
         ->check(non_negative);
     app.add_option("--test-limit", c.test_limit, "use only the first N test images (0: all)")->check(non_negative);
+    app.add_option("--workers", c.workers,
+                   "threads that render each batch; an ImageFolder is decoded there, every epoch (default 1)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t(1), std::size_t(256)));
     app.add_flag("--resume", c.resume, "continue from the checkpoint in --out when there is one");
     app.add_flag("--no-plots", c.quiet_plots, "do not draw PNG curves");
 }

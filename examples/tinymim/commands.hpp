@@ -24,6 +24,7 @@ struct common_options {
     std::filesystem::path data;   // Fashion-MNIST IDX directory (default: Debian's) or an ImageFolder root
     std::size_t train_limit = 0;  // use only the first N training images (0: all)
     std::size_t test_limit = 0;
+    std::size_t workers = 1;  // threads that render each batch (decode an ImageFolder's files)
     bool resume = false;
     bool quiet_plots = false;
     std::string precision = "fp32";  // fp32 | bf16 (tinymim::bf16_mixed)

@@ -32,7 +32,7 @@ tinymim::data::image_dataset load_split(const common_options& c, const std::stri
     const fs::path dir = c.data.empty() ? tinymim::data::fashion_mnist_default_dir : c.data;
     tinymim::data::image_dataset d;
     if (fs::is_directory(dir / split) && !fs::exists(dir / "train-images-idx3-ubyte.gz")) {
-        d = tinymim::io::load_image_folder(dir / split, channels, size);
+        d = tinymim::io::stream_image_folder(dir / split, channels, size);  // decoded by the loader, per epoch
     } else {
         d = tinymim::data::load_fashion_mnist(dir, split);
         TINYMIM_CHECK(channels == 1 && size == d.height, "the model takes ", channels, "x", size, "x", size,

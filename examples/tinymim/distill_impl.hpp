@@ -97,6 +97,7 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     train::task_options o;
     o.loop = loop_for(c, a);
     o.comm = c.comm;
+    o.workers = c.workers;
     o.batch_size = a.batch;
     o.jitter = a.jitter;
     o.crop_scale_min = a.crop_scale_min;
@@ -132,6 +133,7 @@ train::loop_result distill_dmae_with(const common_options& c, const distill_args
     train::task_options o;
     o.loop = loop_for(c, a);
     o.comm = c.comm;
+    o.workers = c.workers;
     o.batch_size = a.batch;
     o.crop_scale_min = a.crop_scale_min;
     std::fprintf(stderr,

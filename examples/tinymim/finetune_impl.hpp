@@ -75,6 +75,7 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
             train::task_options o;
             o.loop = loop_for(c, a);
             o.comm = c.comm;
+            o.workers = c.workers;
             o.batch_size = a.batch;
             o.weight_decay = a.weight_decay;
             o.beta2 = 0.999;
@@ -127,7 +128,7 @@ eval_args::result run_on(const common_options& c, const eval_args& a) {
         return with_classes(k, [&]<std::size_t K>() {
             auto eval = [&](auto m) {
                 (void)io::load_weights(*m, a.weights);  // strict: a classifier needs every tensor
-                return train::evaluate(*m, test_set, a.batch);
+                return train::evaluate(*m, test_set, a.batch, c.workers);
             };
             if (deit) return eval(std::make_unique<deit_classifier<C, K, B, P>>());
             return eval(std::make_unique<classifier<C, K, B, P>>());

@@ -2,8 +2,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <vector>
 
 #include "tinymim/autograd/grad_pool.hpp"
+#include "tinymim/autograd/gradient_hook.hpp"
 #include "tinymim/autograd/no_grad.hpp"
 #include "tinymim/autograd/var.hpp"
 #include "tinymim/ops/elementwise.hpp"
@@ -76,6 +78,59 @@ BOOST_AUTO_TEST_CASE(external_gradients_are_zeroed_once_then_accumulate) {
     auto v2 = leaf(t, x, g, has);  // has == true: this step adds to the buffer
     ops::sum(ops::scale(v2, 5.0)).backward();
     BOOST_TEST(g[0] == 7.0);
+}
+
+namespace {
+// Records each report with the gradient's values at that moment.
+struct recorder final : gradient_hook {
+    std::vector<const void*> order;
+    std::vector<std::vector<double>> seen;
+    void gradient_final(const void* grad) override {
+        order.push_back(grad);
+        const auto* g = static_cast<const double*>(grad);
+        seen.emplace_back(g, g + 2);
+    }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_gradient_hook_hears_each_parameter_once_when_its_gradient_is_final) {
+    tape<cpu> t;
+    recorder r;
+    t.set_gradient_hook(&r);
+    tensor<double, shape<2>> a, b, c, ga, gb, gc;
+    a.fill(2);
+    b.fill(3);
+    c.fill(5);
+    bool has_a = false, has_b = false, has_c = false;
+    // y = sum(b * (a * a) + 0.5 * a): a is used twice (two leaves, two nodes) before b; c never reaches y.
+    auto a1 = leaf(t, a, ga, has_a);
+    auto h = ops::mul(a1, a1);
+    auto cv = leaf(t, c, gc, has_c);
+    auto b1 = leaf(t, b, gb, has_b);
+    auto a2 = leaf(t, a, ga, has_a);
+    auto y = ops::sum(ops::add(ops::mul(b1, h), ops::scale(a2, 0.5)));
+    (void)cv;
+    y.backward();
+    // Latest first leaf first: b, then c (reached by no node), then a only below its first use.
+    BOOST_REQUIRE(r.order.size() == 3);
+    BOOST_TEST(r.order[0] == static_cast<const void*>(gb.data()));
+    BOOST_TEST(r.order[1] == static_cast<const void*>(gc.data()));
+    BOOST_TEST(r.order[2] == static_cast<const void*>(ga.data()));
+    // What each report saw is the final gradient: dy/db = a^2 = 4, dy/da = 2ab + 0.5 = 12.5.
+    BOOST_TEST(r.seen[0] == (std::vector<double>{4.0, 4.0}), boost::test_tools::per_element());
+    BOOST_TEST(r.seen[2] == (std::vector<double>{12.5, 12.5}), boost::test_tools::per_element());
+    BOOST_TEST(ga[0] == 12.5);
+    BOOST_TEST(!has_c);
+    // The next step reports again; a tape without a hook reports nothing.
+    t.reset();
+    auto b2 = leaf(t, b, gb, has_b);
+    ops::sum(b2).backward();
+    BOOST_TEST(r.order.size() == 4);
+    t.set_gradient_hook(nullptr);
+    t.reset();
+    auto b3 = leaf(t, b, gb, has_b);
+    ops::sum(b3).backward();
+    BOOST_TEST(r.order.size() == 4);
 }
 
 BOOST_AUTO_TEST_CASE(backward_needs_a_differentiable_value) {

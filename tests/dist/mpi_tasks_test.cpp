@@ -1,6 +1,6 @@
 // The recipe functions data-parallel (train::task_options::comm) on the ranks mpirun starts (CTest: two): MAE
-// pre-training and fine-tuning (drop path, random crops and masks drawn per global sample) over a global batch
-// of 16 for 20 steps end with the weights one process with the whole batch reaches, within 1e-5 (max-norm
+// pre-training, DMAE distillation and fine-tuning (drop path, random crops and masks drawn per global sample) over a
+// global batch of 16 for 20 steps end with the weights one process with the whole batch reaches, within 1e-5 (max-norm
 // relative, float); a two-rank fine-tuning stopped mid-epoch and resumed ends bit for bit where an
 // uninterrupted one does; ranks that differ in a setting stop before the first step, every one of them.
 #include <boost/test/unit_test.hpp>
@@ -27,6 +27,7 @@ constexpr nn::vit_config enc{.image = 28, .patch = 7, .channels = 1, .dim = 12, 
 constexpr nn::mae_decoder_config dec{.dim = 8, .depth = 1, .heads = 2};
 using mae_t = nn::mae<enc, dec>;
 using classifier_t = nn::vit<enc.with_head(nn::pool::avg, 10)>;
+using teacher_t = nn::vit<nn::vit_config{.image = 28, .patch = 7, .channels = 1, .dim = 16, .depth = 2, .heads = 2}>;
 
 // A folder every rank names alike (rank 0's process id, broadcast), emptied by rank 0.
 fs::path shared_dir(const std::string& name) {
@@ -115,6 +116,16 @@ BOOST_AUTO_TEST_CASE(finetuning_on_two_ranks_equals_one_process) {
                                           o.loop.name = "finetune";
                                           return train::finetune(m, d, tt::synthetic_images(32), o);
                                       });
+}
+
+BOOST_AUTO_TEST_CASE(dmae_distillation_on_two_ranks_equals_one_process) {
+    same_as_one_process<mae_t>("dmae", [](mae_t& m, const data::image_dataset& d, train::task_options o) {
+        auto teacher = std::make_unique<teacher_t>();
+        teacher->init(counter_rng(3));
+        distill::dmae<teacher_t, mae_t> dm(*teacher, m, {.teacher_block = 1, .drop_path = 0.2, .seed = 4});
+        o.loop.name = "dmae";
+        return train::distill_dmae(dm, d, o);
+    });
 }
 
 BOOST_AUTO_TEST_CASE(two_ranks_resume_mid_epoch_exactly) {

@@ -1,7 +1,8 @@
 // dist::mpi on the ranks mpirun starts (CTest: two): rank and size, allreduce sum and average over float,
-// double and bf16, broadcast, barrier, and a failed call's error naming the call and the rank. With
-// TINYMIM_FAIL_RANK=r (tests/dist/failed_rank.cmake) rank r fails mid-run — through abort(), or killed by
-// SIGKILL with TINYMIM_FAIL_HOW=kill — while the others wait in a collective: mpirun must end them all.
+// double and bf16 (blocking, and started then waited for), the gradient reducer's means, broadcast, barrier, and a
+// failed call's error naming the call and the rank. With TINYMIM_FAIL_RANK=r (tests/dist/failed_rank.cmake) rank r
+// fails mid-run — through abort(), or killed by SIGKILL with TINYMIM_FAIL_HOW=kill — while the others wait in a
+// collective: mpirun must end them all.
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -11,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "tinymim/dist/gradient_reducer.hpp"
+#include "tinymim/nn/parameter.hpp"
 #include "world.hpp"
 
 using namespace tinymim;
@@ -62,6 +65,51 @@ BOOST_AUTO_TEST_CASE(allreduce_sum_and_average) {
     BOOST_TEST(float(avg[0]) == 1.5f);
     std::vector<float> empty;
     c.allreduce(empty.data(), 0, dist::reduce_op::sum);
+}
+
+BOOST_AUTO_TEST_CASE(started_allreduces_finish_in_wait_all) {
+    auto& c = world();
+    const float r = float(c.rank());
+    std::vector<float> f = {r + 1, 2 * r};
+    std::vector<double> d = {10 * double(r), 1.0};
+    std::vector<float> big(3 << 20, r);  // 12 MB: more than one protocol round
+    c.start_allreduce(f.data(), f.size(), dist::reduce_op::sum);
+    c.start_allreduce(d.data(), d.size(), dist::reduce_op::average);
+    c.start_allreduce(big.data(), big.size(), dist::reduce_op::average);
+    c.progress();
+    c.wait_all();
+    BOOST_TEST(f == (std::vector<float>{3.0f, 2.0f}), boost::test_tools::per_element());
+    BOOST_TEST(d == (std::vector<double>{5.0, 1.0}), boost::test_tools::per_element());
+    BOOST_TEST(big.front() == 0.5f);
+    BOOST_TEST(big.back() == 0.5f);
+    c.wait_all();  // nothing pending: returns at once
+}
+
+BOOST_AUTO_TEST_CASE(the_reducer_averages_and_keeps_what_no_rank_reached) {
+    auto& c = world();
+    // p0 reached on both ranks, p1 on rank 1 only, p2 on none.
+    nn::parameter<shape<2>> p[3];
+    std::vector<nn::param_ref<float>> refs;
+    for (int i = 0; i < 3; ++i) {
+        p[i].grad.fill(float(4 * (c.rank() + 1)));
+        refs.push_back(p[i].ref("p" + std::to_string(i)));
+    }
+    p[0].has_grad = true;
+    p[1].has_grad = c.rank() == 1;
+    optim::adamw<float, cpu> opt(refs, {});
+    dist::gradient_reducer<dist::mpi, float, cpu> r(c, opt, {.bucket_bytes = 8});
+    BOOST_TEST(r.bucket_count() == 3u);
+    if (c.rank() == 0) {  // the ranks report in different orders; the buckets still start in one
+        r.gradient_final(p[0].grad.data());
+        r.gradient_final(p[2].grad.data());
+    } else {
+        r.gradient_final(p[2].grad.data());
+    }
+    r.finish();
+    BOOST_TEST(p[0].grad[1] == 6.0f);  // (4 + 8) / 2
+    BOOST_TEST(p[1].grad[0] == 4.0f);  // (0 + 8) / 2
+    BOOST_TEST(p[1].has_grad);
+    BOOST_TEST(!p[2].has_grad);
 }
 
 BOOST_AUTO_TEST_CASE(broadcast_and_barrier) {

@@ -5,7 +5,9 @@
 // gradient buffer lives outside the tape and is zeroed on its first touch in a step.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <new>
 #include <type_traits>
@@ -14,6 +16,7 @@
 
 #include "tinymim/autograd/arena.hpp"
 #include "tinymim/autograd/grad_pool.hpp"
+#include "tinymim/autograd/gradient_hook.hpp"
 #include "tinymim/autograd/no_grad.hpp"
 #include "tinymim/core/bf16.hpp"
 #include "tinymim/core/error.hpp"
@@ -78,6 +81,7 @@ public:
         s->requires_grad = requires_grad;
         s->ext_grad = ext_grad;
         s->ext_flag = ext_flag;
+        if (ext_grad != nullptr && requires_grad) leaves_.push_back({ext_grad, nodes_.size(), leaves_.size()});
         return s;
     }
     // Temporary memory valid until reset(); filled with NaN in poison mode.
@@ -216,7 +220,17 @@ public:
         } else {
             B::copy(g, seed, out->size * sizeof(T));
         }
+        std::size_t unreported = 0;
+        if (hook_ != nullptr) {
+            unreported = order_leaves();
+            leaf_grads_.clear();
+            for (const leaf_record& l : leaves_) leaf_grads_.push_back(l.grad);
+            hook_->backward_begins(leaf_grads_.data(), leaf_grads_.size());
+        }
         for (std::size_t i = nodes_.size(); i-- > 0;) {
+            // Parameters wrapped after node i are written only by nodes after it, which have all run.
+            for (; unreported > 0 && leaves_[unreported - 1].first_node > i; --unreported)
+                hook_->gradient_final(leaves_[unreported - 1].grad);
             const node& n = nodes_[i];
             if (n.out->grad_raw == nullptr && (n.out2 == nullptr || n.out2->grad_raw == nullptr)) continue;
             n.fn(n.closure, *this);
@@ -232,7 +246,13 @@ public:
                 }
             }
         }
+        for (; unreported > 0; --unreported) hook_->gradient_final(leaves_[unreported - 1].grad);
     }
+
+    // Tells `h` during each backward when each parameter's gradient is final (null: no one). It stays set
+    // across reset(); `h` must outlive the backward passes that report to it.
+    void set_gradient_hook(gradient_hook* h) noexcept { hook_ = h; }
+    [[nodiscard]] gradient_hook* hook() const noexcept { return hook_; }
 
     // Inference memory: a position on the tape, and keep(m, value, n) that frees everything made after m
     // except `value` (n elements), which moves to m's position. Only for values made under no_grad (no
@@ -259,6 +279,7 @@ public:
     // Forgets every node and frees the activation memory; every var of this step becomes invalid.
     void reset() {
         nodes_.clear();
+        leaves_.clear();
         data_.reset();
         host_.reset();
         grads_.reset();
@@ -289,10 +310,34 @@ private:
         slot_base* out;
         slot_base* out2;
     };
+    // A parameter's gradient buffer and the node count when its leaf was made: only nodes from there on use it.
+    struct leaf_record {
+        const void* grad;
+        std::size_t first_node;
+        std::size_t made;  // its place among the leaves: ties are reported latest first
+    };
+    // The parameters, each once at its first leaf (a parameter used twice is final only below its first
+    // use), by first node; returns how many.
+    std::size_t order_leaves() {
+        std::stable_sort(leaves_.begin(), leaves_.end(), [](const leaf_record& a, const leaf_record& b) {
+            return std::less<const void*>{}(a.grad, b.grad);
+        });
+        leaves_.erase(std::unique(leaves_.begin(), leaves_.end(),
+                                  [](const leaf_record& a, const leaf_record& b) { return a.grad == b.grad; }),
+                      leaves_.end());
+        std::sort(leaves_.begin(), leaves_.end(), [](const leaf_record& a, const leaf_record& b) {
+            return a.first_node != b.first_node ? a.first_node < b.first_node : a.made < b.made;
+        });
+        return leaves_.size();
+    }
+
     arena<B> data_;
     arena<cpu> host_;
     grad_pool<B> grads_;
     std::vector<node> nodes_;
+    std::vector<leaf_record> leaves_;
+    std::vector<const void*> leaf_grads_;
+    gradient_hook* hook_ = nullptr;
     bool poison_ = false;
     bool retain_grads_ = false;
 };

@@ -1,9 +1,11 @@
-// image_dataset: labelled images held in memory as bytes; Fashion-MNIST and ImageFolder loaders fill it.
+// image_dataset: labelled images, held in memory as bytes (Fashion-MNIST, io::load_image_folder) or streamed from
+// files decoded on use (io::stream_image_folder).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,20 +14,32 @@
 
 namespace tinymim::data {
 
+// One image at its own size, channels planar: [C, height, width] bytes.
+struct planar_image {
+    std::size_t height = 0, width = 0;
+    std::vector<std::uint8_t> pixels;
+};
+
+// In memory (pixels holds every image at height x width), or streamed: `read` decodes image i from where it is
+// kept (io::stream_image_folder: its file), at its own size, each time a batch needs it, and pixels is empty;
+// height x width is then the size batches are rendered at.
 struct image_dataset {
     std::size_t channels = 1, height = 0, width = 0;
-    std::vector<std::uint8_t> pixels;  // [n, C, H, W]
-    std::vector<std::int32_t> labels;  // [n]
+    std::vector<std::uint8_t> pixels;                      // [n, C, H, W]; empty when streamed
+    std::function<void(std::size_t, planar_image&)> read;  // set when streamed; safe to call from several threads
+    std::vector<std::int32_t> labels;                      // [n]
     std::vector<std::string> classes;
     std::vector<float> mean, std;  // per channel, for normalisation
     [[nodiscard]] std::size_t size() const noexcept { return labels.size(); }
     [[nodiscard]] std::size_t image_size() const noexcept { return channels * height * width; }
+    [[nodiscard]] bool streamed() const noexcept { return static_cast<bool>(read); }
+    // Image i of an in-memory data set.
     [[nodiscard]] const std::uint8_t* image(std::size_t i) const { return pixels.data() + i * image_size(); }
     // The first n images (a smaller run); n >= size() keeps everything.
     void truncate(std::size_t n) {
         if (n >= size()) return;
         labels.resize(n);
-        pixels.resize(n * image_size());
+        if (!streamed()) pixels.resize(n * image_size());
     }
 };
 

@@ -2,13 +2,15 @@
 // current batch trains. Deterministic: batch b of epoch e depends only on (seed, e, b), not on timing.
 // For TinyMIM's input policy it renders two views of one crop: the teacher's (no jitter) and the
 // student's (colour jitter). In a data-parallel run (options.part) each rank renders its slice of every
-// global batch (data/shard.hpp).
+// global batch (data/shard.hpp). A streamed data set is decoded here, `workers` threads per batch, and its random
+// crops are taken from each image at its stored size (torchvision's RandomResizedCrop).
 #pragma once
 
 #include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -40,7 +42,8 @@ struct loader_options {
     augment_options augment{};          // the (student) view
     augment_options teacher_augment{};  // crop/flip are shared; only its jitter settings are used
     std::uint64_t seed = 0;
-    shard part{};  // data-parallel runs: batch_size is the global batch, this rank renders its slice
+    shard part{};             // data-parallel runs: batch_size is the global batch, this rank renders its slice
+    std::size_t workers = 1;  // threads that render a batch (decode, for a streamed data set); the same batches
 };
 
 template <class S>
@@ -81,16 +84,52 @@ public:
         b.images = tensor<float, S>({n, C, H, W});
         if (o_.two_views) b.teacher_images = tensor<float, S>({n, C, H, W});
         b.labels = tensor<std::int32_t, shape<dyn>>({n});
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::size_t idx = order[b0 + i];
-            const counter_rng r = counter_rng(o_.seed).fork(epoch).fork(1 + idx);
-            const crop_box box = sample_crop(d_.height, d_.width, o_.augment, r);
-            render(d_.image(idx), C, d_.height, d_.width, box, H, W, o_.augment, r.fork(1), d_.mean, d_.std,
-                   b.images.data() + i * C * H * W);
-            if (o_.two_views)
-                render(d_.image(idx), C, d_.height, d_.width, box, H, W, o_.teacher_augment, r.fork(2), d_.mean, d_.std,
-                       b.teacher_images.data() + i * C * H * W);
-            b.labels[i] = d_.labels[idx];
+        // Samples i, i + step, ... of the batch; `im` holds a streamed image while it is rendered.
+        auto render_from = [&](std::size_t first, std::size_t step) {
+            planar_image im;
+            for (std::size_t i = first; i < n; i += step) {
+                const std::size_t idx = order[b0 + i];
+                const std::uint8_t* src = nullptr;
+                std::size_t h = d_.height, w = d_.width;
+                if (d_.streamed()) {
+                    d_.read(idx, im);
+                    TINYMIM_CHECK(im.pixels.size() == C * im.height * im.width, "loader: image ", idx, " read as ",
+                                  im.pixels.size(), " bytes for ", C, " x ", im.height, " x ", im.width);
+                    src = im.pixels.data();
+                    h = im.height;
+                    w = im.width;
+                } else {
+                    src = d_.image(idx);
+                }
+                const counter_rng r = counter_rng(o_.seed).fork(epoch).fork(1 + idx);
+                const crop_box box = sample_crop(h, w, o_.augment, r);  // from the image as it is stored
+                render(src, C, h, w, box, H, W, o_.augment, r.fork(1), d_.mean, d_.std,
+                       b.images.data() + i * C * H * W);
+                if (o_.two_views)
+                    render(src, C, h, w, box, H, W, o_.teacher_augment, r.fork(2), d_.mean, d_.std,
+                           b.teacher_images.data() + i * C * H * W);
+                b.labels[i] = d_.labels[idx];
+            }
+        };
+        const std::size_t workers = std::clamp<std::size_t>(o_.workers, 1, std::max<std::size_t>(n, 1));
+        if (workers == 1) {
+            render_from(0, 1);
+        } else {
+            std::exception_ptr error;
+            std::mutex m;
+            auto guarded = [&](std::size_t first) {
+                try {
+                    render_from(first, workers);
+                } catch (...) {
+                    const std::lock_guard lk(m);
+                    if (!error) error = std::current_exception();
+                }
+            };
+            std::vector<std::thread> threads;
+            for (std::size_t t = 1; t < workers; ++t) threads.emplace_back(guarded, t);
+            guarded(0);
+            for (auto& t : threads) t.join();
+            if (error) std::rethrow_exception(error);
         }
         return b;
     }

@@ -21,6 +21,11 @@ public:
     void allreduce(float* p, std::size_t n, reduce_op op) const { impl_->allreduce(p, n, op); }
     void allreduce(double* p, std::size_t n, reduce_op op) const { impl_->allreduce(p, n, op); }
     void allreduce(bf16* p, std::size_t n, reduce_op op) const { impl_->allreduce(p, n, op); }
+    // A communicator that cannot overlap (not an overlapping_communicator) runs these allreduces at once.
+    void start_allreduce(float* p, std::size_t n, reduce_op op) const { impl_->start_allreduce(p, n, op); }
+    void start_allreduce(double* p, std::size_t n, reduce_op op) const { impl_->start_allreduce(p, n, op); }
+    void progress() const { impl_->progress(); }
+    void wait_all() const { impl_->wait_all(); }
     void broadcast(void* p, std::size_t bytes, int root) const { impl_->broadcast(p, bytes, root); }
     void barrier() const { impl_->barrier(); }
 
@@ -32,6 +37,10 @@ private:
         virtual void allreduce(float*, std::size_t, reduce_op) = 0;
         virtual void allreduce(double*, std::size_t, reduce_op) = 0;
         virtual void allreduce(bf16*, std::size_t, reduce_op) = 0;
+        virtual void start_allreduce(float*, std::size_t, reduce_op) = 0;
+        virtual void start_allreduce(double*, std::size_t, reduce_op) = 0;
+        virtual void progress() = 0;
+        virtual void wait_all() = 0;
         virtual void broadcast(void*, std::size_t, int) = 0;
         virtual void barrier() = 0;
     };
@@ -43,12 +52,27 @@ private:
         void allreduce(float* p, std::size_t n, reduce_op op) override { c_.allreduce(p, n, op); }
         void allreduce(double* p, std::size_t n, reduce_op op) override { c_.allreduce(p, n, op); }
         void allreduce(bf16* p, std::size_t n, reduce_op op) override { c_.allreduce(p, n, op); }
+        void start_allreduce(float* p, std::size_t n, reduce_op op) override { start(p, n, op); }
+        void start_allreduce(double* p, std::size_t n, reduce_op op) override { start(p, n, op); }
+        void progress() override {
+            if constexpr (overlapping_communicator<C>) c_.progress();
+        }
+        void wait_all() override {
+            if constexpr (overlapping_communicator<C>) c_.wait_all();
+        }
+        template <class T>
+        void start(T* p, std::size_t n, reduce_op op) {
+            if constexpr (overlapping_communicator<C>)
+                c_.start_allreduce(p, n, op);
+            else
+                c_.allreduce(p, n, op);
+        }
         void broadcast(void* p, std::size_t bytes, int root) override { c_.broadcast(p, bytes, root); }
         void barrier() override { c_.barrier(); }
         C& c_;
     };
     std::shared_ptr<base> impl_;
 };
-static_assert(communicator<any_communicator>);
+static_assert(overlapping_communicator<any_communicator>);
 
 }  // namespace tinymim::dist

@@ -68,6 +68,26 @@ public:
         allreduce(wide.data(), n, op);
         for (std::size_t i = 0; i < n; ++i) x[i] = bf16(wide[i]);
     }
+    // Non-blocking (MPI_Iallreduce): started now, done by wait_all(); progress() tests the pending ones, which
+    // is when OpenMPI moves them on.
+    void start_allreduce(float* x, std::size_t n, reduce_op op) { start(x, n, op, MPI_FLOAT); }
+    void start_allreduce(double* x, std::size_t n, reduce_op op) { start(x, n, op, MPI_DOUBLE); }
+    void progress() {
+        if (requests_.empty()) return;
+        int done = 0;
+        check(MPI_Testall(int(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE), "MPI_Testall");
+    }
+    void wait_all() {
+        if (requests_.empty()) return;
+        {
+            const waiting w(watch_.get(), "MPI_Waitall");
+            check(MPI_Waitall(int(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+        }
+        requests_.clear();
+        for (const auto& a : averages_) a.divide(a.data, a.n, size_);
+        averages_.clear();
+    }
+
     void broadcast(void* bytes, std::size_t n, int root) {
         TINYMIM_CHECK(root >= 0 && root < size_, "dist::mpi: broadcast from rank ", root, " in a group of ", size_,
                       " (on rank ", rank_, ")");
@@ -184,10 +204,34 @@ private:
             for (std::size_t i = 0; i < n; ++i) x[i] /= T(size_);
     }
 
+    template <class T>
+    void start(T* x, std::size_t n, reduce_op op, MPI_Datatype type) {
+        for (std::size_t done = 0; done < n;) {
+            const int part = int(std::min<std::size_t>(n - done, INT_MAX));
+            MPI_Request r = MPI_REQUEST_NULL;
+            check(MPI_Iallreduce(MPI_IN_PLACE, x + done, part, type, MPI_SUM, comm_, &r), "MPI_Iallreduce");
+            requests_.push_back(r);
+            done += std::size_t(part);
+        }
+        if (op == reduce_op::average && size_ > 1)
+            averages_.push_back({x, n, [](void* p, std::size_t m, int ranks) {
+                                     auto* v = static_cast<T*>(p);
+                                     for (std::size_t i = 0; i < m; ++i) v[i] /= T(ranks);
+                                 }});
+    }
+    // A started allreduce that averages: its sum is divided by the group's size once it is done.
+    struct pending_average {
+        void* data;
+        std::size_t n;
+        void (*divide)(void*, std::size_t, int);
+    };
+
     MPI_Comm comm_ = MPI_COMM_NULL;
     int rank_ = -1, size_ = 0;
     std::unique_ptr<watchdog> watch_;
+    std::vector<MPI_Request> requests_;
+    std::vector<pending_average> averages_;
 };
-static_assert(communicator<mpi>);
+static_assert(overlapping_communicator<mpi>);
 
 }  // namespace tinymim::dist

@@ -49,6 +49,11 @@ public:
     void allreduce(float* x, std::size_t n, reduce_op op) { reduce(x, n, op, ncclFloat32); }
     void allreduce(double* x, std::size_t n, reduce_op op) { reduce(x, n, op, ncclFloat64); }
     void allreduce(bf16* x, std::size_t n, reduce_op op) { reduce(x, n, op, ncclBfloat16); }
+    // Every NCCL collective is already queued on the stream, in order with the kernels around it.
+    void start_allreduce(float* x, std::size_t n, reduce_op op) { reduce(x, n, op, ncclFloat32); }
+    void start_allreduce(double* x, std::size_t n, reduce_op op) { reduce(x, n, op, ncclFloat64); }
+    void progress() {}
+    void wait_all() {}
     void broadcast(void* bytes, std::size_t n, int root) {
         TINYMIM_CHECK(root >= 0 && root < nccl_size_, "dist::nccl: broadcast from rank ", root, " in a group of ",
                       nccl_size_, " (on rank ", nccl_rank_, ")");
@@ -80,6 +85,6 @@ private:
     ncclComm_t comm_ = nullptr;
     int nccl_rank_, nccl_size_;
 };
-static_assert(communicator<nccl>);
+static_assert(overlapping_communicator<nccl>);
 
 }  // namespace tinymim::dist

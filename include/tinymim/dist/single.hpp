@@ -14,11 +14,15 @@ struct single {
     [[nodiscard]] int size() const noexcept { return 1; }
     template <class T>
     void allreduce(T*, std::size_t, reduce_op) {}
+    template <class T>
+    void start_allreduce(T*, std::size_t, reduce_op) {}
+    void progress() {}
+    void wait_all() {}
     void broadcast(void*, std::size_t, int root) {
         TINYMIM_CHECK(root == 0, "dist::single: broadcast from rank ", root, " of a group of 1");
     }
     void barrier() {}
 };
-static_assert(communicator<single>);
+static_assert(overlapping_communicator<single>);
 
 }  // namespace tinymim::dist

@@ -125,12 +125,14 @@ public:
     }
 
     // A data-parallel run (dist/data_parallel.hpp sets it): this rank's batches start at sample
-    // `first_sample` of each global batch, and `sync` runs between the backward and the update (it averages
-    // the gradients and the reported losses across ranks).
+    // `first_sample` of each global batch, `hook` (if any) hears during the backward which gradients are final
+    // (to start their allreduce), and `sync` runs between the backward and the update (it finishes averaging
+    // the gradients and averages the reported losses across ranks).
     using sync_fn = std::function<void(optim::adamw<T, B>&, step_result&)>;
-    void data_parallel(std::size_t first_sample, sync_fn sync) {
+    void data_parallel(std::size_t first_sample, sync_fn sync, gradient_hook* hook = nullptr) {
         first_sample_ = first_sample;
         sync_ = std::move(sync);
+        tape_.set_gradient_hook(hook);
     }
     step_result step(const image_tensor& images, double lr) { return step(images, images, lr); }
 

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -100,7 +101,7 @@ public:
         nn::vit_run srun;
         srun.training = training;
         srun.drop_path = opt_.drop_path;
-        srun.rng = rng_.fork(step_).fork(1);
+        srun.rng = rng_.fork(step_).from_sample(first_sample_).fork(1);
         auto out = student_.forward(t, x, mask, srun);
         auto diff =
             ops::sub(projection_(t, ops::slice_tokens<1>(out.features)), ops::slice_tokens<1>(teacher_features));
@@ -113,16 +114,28 @@ public:
 
     // One step: a fresh mask (keyed by the step), both terms, backward, AdamW.
     step_result step(const image_tensor& images, double lr) {
-        const auto mask = nn::mae_mask<B, T>::random(images.extent(0), P, opt_.mask_ratio, rng_.fork(step_).fork(7));
+        const auto mask = nn::mae_mask<B, T>::random(images.extent(0), P, opt_.mask_ratio,
+                                                     rng_.fork(step_).from_sample(first_sample_).fork(7));
         tape_.reset();
         auto l = loss(tape_, images, mask, true);
         step_result r = values(l);
         TINYMIM_CHECK(std::isfinite(r.total), "dmae: the loss is ", r.total, " at step ", step_, " (MAE ", r.mae,
                       ", feature ", r.feature, ")");
         l.total.backward();
+        if (sync_) sync_(*optimizer_, r);
         r.grad_norm = optimizer_->step(lr);
         ++step_;
         return r;
+    }
+
+    // A data-parallel run, as distiller::data_parallel: this rank's batches start at sample `first_sample` of
+    // each global batch (masks and drop path draw per global sample), `hook` hears during the backward which
+    // gradients are final, and `sync` runs between the backward and the update.
+    using sync_fn = std::function<void(optim::adamw<T, B>&, step_result&)>;
+    void data_parallel(std::size_t first_sample, sync_fn sync, gradient_hook* hook = nullptr) {
+        first_sample_ = first_sample;
+        sync_ = std::move(sync);
+        tape_.set_gradient_hook(hook);
     }
 
     // The student MAE and the projection (what the optimizer trains), by name.
@@ -160,6 +173,8 @@ private:
     dmae_options opt_;
     counter_rng rng_;
     std::size_t step_ = 0;
+    std::size_t first_sample_ = 0;
+    sync_fn sync_;
     tape<B> tape_;
     nn::linear<Ds, Dt, B, T, typename StudentMae::precision_type> projection_;
     std::optional<optim::adamw<T, B>> optimizer_;

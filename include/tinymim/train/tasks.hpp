@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tinymim/data/loader.hpp"
@@ -42,7 +43,8 @@ struct task_options {
     double clip_grad_norm = 0;
     double crop_scale_min = 0.2;  // RandomResizedCrop area range lower end
     bool flip = true;
-    double jitter = 0.4;  // distillation: colour jitter of the student view
+    double jitter = 0.4;      // distillation: colour jitter of the student view
+    std::size_t workers = 1;  // threads rendering each batch (decoding a streamed ImageFolder), evaluation too
     // A data-parallel group (dist/any_communicator.hpp over dist::mpi...): batch_size is the global batch, each
     // rank trains its shard of it, rank 0 writes the outputs. Empty: one process.
     std::optional<dist::any_communicator> comm;
@@ -86,12 +88,53 @@ void start_group(const task_options& o, const char* task, std::size_t images, op
     join_group(o, task, images, opt);
     if constexpr (B::host_memory) dist::broadcast_parameters(*o.comm, opt);
 }
-// Between the backward and the update: every rank's gradients averaged.
+// The gradient averaging of a data-parallel run (none without task_options::comm): buckets start during each
+// backward of a tape that reports to hook(), and finish() after it completes the means. It refers to itself:
+// it is never moved.
 template <class T, class B>
-void average_gradients(const task_options& o, optim::adamw<T, B>& opt) {
-    if constexpr (B::host_memory)
-        if (o.comm) dist::average_gradients(*o.comm, opt);
-}
+class rank_gradients {
+public:
+    rank_gradients(const task_options& o, optim::adamw<T, B>& opt) {
+        if constexpr (B::host_memory) {
+            if (!o.comm) return;
+            comm_.emplace(*o.comm);
+            reducer_ = std::make_unique<reducer_type>(*comm_, opt);
+        }
+    }
+    // What the training tape reports to (null without a group).
+    [[nodiscard]] gradient_hook* hook() const noexcept { return reducer_.get(); }
+    rank_gradients(const rank_gradients&) = delete;
+    rank_gradients& operator=(const rank_gradients&) = delete;
+    // Between the backward and the update: every rank's gradients averaged.
+    void finish() {
+        if (reducer_) reducer_->finish();
+    }
+
+private:
+    // What a device backend holds instead (task_options::comm is a host communicator; join_group refuses it).
+    struct no_reducer final : gradient_hook {
+        void gradient_final(const void*) override {}
+        void finish() {}
+    };
+    using reducer_type =
+        std::conditional_t<B::host_memory, dist::gradient_reducer<dist::any_communicator, T, B>, no_reducer>;
+    std::optional<dist::any_communicator> comm_;
+    std::unique_ptr<reducer_type> reducer_;
+};
+// Ends a trainer's data-parallel setting when a task ends, however it ends: its sync and hook refer to the task's
+// locals.
+template <class Trainer>
+class trainer_group_scope {
+public:
+    explicit trainer_group_scope(Trainer& t) : t_(t) {}
+    trainer_group_scope(const trainer_group_scope&) = delete;
+    trainer_group_scope& operator=(const trainer_group_scope&) = delete;
+    ~trainer_group_scope() { t_.data_parallel(0, {}, nullptr); }
+
+private:
+    Trainer& t_;
+};
+
 // The reported loss terms averaged over the ranks (each rank's shard is as large): every rank then takes the
 // same branch on a non-finite loss.
 inline void average_terms(const task_options& o, std::vector<double>& terms) {
@@ -159,10 +202,10 @@ struct eval_result {
 
 // Top-1 accuracy and mean cross-entropy of a classifier on a data set (no augmentation).
 template <class Vit>
-eval_result evaluate(Vit& model, const data::image_dataset& d, std::size_t batch_size = 256) {
+eval_result evaluate(Vit& model, const data::image_dataset& d, std::size_t batch_size = 256, std::size_t workers = 1) {
     using S = typename Vit::image_shape;
     using B = typename Vit::backend_type;
-    data::loader<S> ld(d, {.batch_size = batch_size, .shuffle = false, .drop_last = false});
+    data::loader<S> ld(d, {.batch_size = batch_size, .shuffle = false, .drop_last = false, .workers = workers});
     tape<B> t;
     eval_result r;
     double loss_sum = 0;
@@ -193,13 +236,18 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
     using T = typename Mae::value_type;
     using B = typename Mae::backend_type;
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
-    data::loader<S> ld(d,
-                       {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed, .part = detail::shard_of(o)});
+    data::loader<S> ld(d, {.batch_size = o.batch_size,
+                           .augment = aug,
+                           .seed = o.loop.seed,
+                           .part = detail::shard_of(o),
+                           .workers = o.workers});
     optim::adamw<T, B> opt(
         io::collect(m),
         {.beta1 = 0.9, .beta2 = o.beta2, .weight_decay = o.weight_decay, .clip_grad_norm = o.clip_grad_norm});
     detail::start_group(o, "pretrain", d.size(), opt);
     tape<B> t;
+    detail::rank_gradients<T, B> grads(o, opt);
+    t.set_gradient_hook(grads.hook());
     const counter_rng rng(o.loop.seed ^ 0x4D4145ULL);
     bool started = false;
     auto step = [&](std::size_t epoch, std::size_t index, double lr) {
@@ -224,7 +272,7 @@ loop_result pretrain_mae(Mae& m, const data::image_dataset& d, const task_option
         detail::average_terms(o, terms);
         if (std::isfinite(terms[0])) {
             out.loss.backward();
-            detail::average_gradients(o, opt);
+            grads.finish();
             opt.step(lr);
         }
         return step_output{b.labels.size() * detail::ranks_of(o), terms};
@@ -254,8 +302,10 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
                            .augment = student,
                            .teacher_augment = shared,
                            .seed = o.loop.seed,
-                           .part = detail::shard_of(o)});
+                           .part = detail::shard_of(o),
+                           .workers = o.workers});
     std::optional<tinymim::dist::any_communicator> group = o.comm;  // the distiller's hook refers to it during the run
+    const detail::trainer_group_scope scope(dist);
     if (group) {
         detail::join_group(o, "distill", d.size(), dist.optimizer());
         if constexpr (Distiller::backend_type::host_memory)
@@ -296,9 +346,20 @@ template <class Dmae>
 loop_result distill_dmae(Dmae& dm, const data::image_dataset& d, const task_options& o) {
     using S = typename Dmae::student_type::image_shape;
     using B = typename Dmae::backend_type;
-    TINYMIM_CHECK(!o.comm, "distill_dmae: DMAE trains in one process (no data-parallel step yet)");
+    using T = typename Dmae::value_type;
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
-    data::loader<S> ld(d, {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed});
+    data::loader<S> ld(d, {.batch_size = o.batch_size,
+                           .augment = aug,
+                           .seed = o.loop.seed,
+                           .part = detail::shard_of(o),
+                           .workers = o.workers});
+    detail::start_group(o, "distill_dmae", d.size(), dm.optimizer());
+    detail::rank_gradients<T, B> grads(o, dm.optimizer());
+    const detail::trainer_group_scope scope(dm);
+    if (o.comm) {
+        dm.data_parallel(
+            detail::shard_of(o).offset(o.batch_size), [&grads](auto&, auto&) { grads.finish(); }, grads.hook());
+    }
     bool started = false;
     auto step = [&](std::size_t epoch, std::size_t index, double lr) {
         if (!started) {
@@ -307,7 +368,9 @@ loop_result distill_dmae(Dmae& dm, const data::image_dataset& d, const task_opti
         }
         auto b = ld.next();
         const auto r = dm.step(on_backend<B>(b.images), lr);
-        return step_output{b.labels.size(), {r.total, r.mae, r.feature}};
+        std::vector<double> terms{r.total, r.mae, r.feature};
+        detail::average_terms(o, terms);
+        return step_output{b.labels.size() * detail::ranks_of(o), terms};
     };
     auto save = [&](const std::filesystem::path& p, std::size_t s) {
         detail::save_trainer_checkpoint(p, s, "dmae", o.loop.seed, dm);
@@ -315,9 +378,10 @@ loop_result distill_dmae(Dmae& dm, const data::image_dataset& d, const task_opti
     auto load = [&](const std::filesystem::path& p, const checkpoint_meta& meta) {
         detail::load_trainer_checkpoint(p, meta, dm);
     };
-    auto r = run_loop(o.loop, ld.batches_per_epoch(), {"loss", "mae", "feature"}, step, save, load);
+    auto r = run_loop(detail::loop_of(o), ld.batches_per_epoch(), {"loss", "mae", "feature"}, step, save, load);
     ld.stop();
-    io::save_weights(dm.student(), o.loop.out / (o.loop.name + ".safetensors"));
+    if (detail::loop_of(o).leader) io::save_weights(dm.student(), o.loop.out / (o.loop.name + ".safetensors"));
+    detail::wait_for_outputs(o);
     return r;
 }
 
@@ -333,8 +397,9 @@ loop_result finetune_with(const char* task, Vit& m, const data::image_dataset& t
     using T = typename Vit::value_type;
     using B = typename Vit::backend_type;
     data::augment_options aug{.random_crop = true, .scale_min = o.crop_scale_min, .flip = o.flip};
-    data::loader<S> ld(train_set,
-                       {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed, .part = shard_of(o)});
+    data::loader<S> ld(
+        train_set,
+        {.batch_size = o.batch_size, .augment = aug, .seed = o.loop.seed, .part = shard_of(o), .workers = o.workers});
     optim::adamw<T, B> opt(io::collect(m), {.beta1 = 0.9,
                                             .beta2 = o.beta2,
                                             .weight_decay = o.weight_decay,
@@ -344,6 +409,8 @@ loop_result finetune_with(const char* task, Vit& m, const data::image_dataset& t
     start_group(o, task, train_set.size(), opt);
     const loop_options lo = loop_of(o);
     tape<B> t;
+    rank_gradients<T, B> grads(o, opt);
+    t.set_gradient_hook(grads.hook());
     const counter_rng rng(o.loop.seed ^ 0x46544EULL);
     bool started = false;
     std::size_t step_no = 0;
@@ -365,7 +432,7 @@ loop_result finetune_with(const char* task, Vit& m, const data::image_dataset& t
         average_terms(o, terms);
         if (std::isfinite(terms[0])) {
             l.backward();
-            average_gradients(o, opt);
+            grads.finish();
             opt.step(lr);
         }
         return step_output{b.labels.size() * ranks_of(o), terms};
@@ -385,7 +452,7 @@ loop_result finetune_with(const char* task, Vit& m, const data::image_dataset& t
     }
     eval_result last;
     auto on_epoch = [&](std::size_t epoch) {
-        last = evaluate(m, test);
+        last = evaluate(m, test, 256, o.workers);
         if (!evlog) return;
         evlog->row({double(epoch + 1), last.accuracy, last.loss});
         std::fprintf(stderr, "%s: epoch %zu test accuracy %.2f%% (loss %.4f)\n", o.loop.name.c_str(), epoch + 1,
@@ -396,7 +463,7 @@ loop_result finetune_with(const char* task, Vit& m, const data::image_dataset& t
     if (o.loop.plot && evlog)
         plot_csv(evlog->path(), o.loop.out / (o.loop.name + "_accuracy.png"), o.loop.name + ": test accuracy", "epoch",
                  {"test_accuracy"}, "top-1");
-    if (last.images == 0) last = evaluate(m, test);
+    if (last.images == 0) last = evaluate(m, test, 256, o.workers);
     if (final_eval != nullptr) *final_eval = last;
     if (lo.leader) io::save_weights(m, o.loop.out / (o.loop.name + ".safetensors"));
     wait_for_outputs(o);
