@@ -1,29 +1,22 @@
 #!/usr/bin/env bash
-# `tinymim finetune --data <ImageFolder>` end to end: a folder of PNG and JPEG files (train/ and test/, two classes,
-# images larger than the model's 224 x 224 and of two shapes) streamed by two workers, then `eval` of the result;
-# a broken file stops the run with an error that names it.
+# `tinymim finetune --data <ImageFolder>` end to end: a folder of PNG and JPEG files (train/ and test/, two classes)
+# streamed by two workers, then `eval` of the result; a broken file stops the run with an error that names it.
 #   image_folder.sh <tinymim> <fixtures/images> <work folder>
 set -uo pipefail
 tool=$1 images=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "FAIL: $*"; exit 1; }
-python3 - "$work/data" <<'PY' || fail "could not write the image folder"
-import os, struct, sys, zlib
-root = sys.argv[1]
-def png(path, w, h, seed):  # an RGB PNG of w x h with a pattern that depends on the seed
-    raw = b"".join(b"\0" + bytes(((x * seed + y * 7) % 256, (x + y * seed) % 256, (x * y + seed) % 256)
-                                  [c] for x in range(w) for c in range(3)) for y in range(h))
-    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
-                chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-for split, n in (("train", 4), ("test", 2)):
-    for c, cls in enumerate(("cats", "dogs")):
-        os.makedirs(f"{root}/{split}/{cls}", exist_ok=True)
-        for i in range(n):
-            png(f"{root}/{split}/{cls}/{i}.png", 300 if i % 2 else 240, 260, 3 + c * 10 + i)
-PY
-cp "$images/rgb.jpg" "$work/data/train/cats/small.jpg"
+# Train: 5 cats and 4 dogs, test: 2 of each, from the 17 x 13 fixtures (PNG and JPEG: RGB, palette, grey,
+# RGBA, progressive, CMYK), so every decode path is streamed and upsampled to 224 x 224.
+for d in train/cats train/dogs test/cats test/dogs; do mkdir -p "$work/data/$d"; done
+i=0
+for f in rgb.png palette.png grey.png rgba.png rgb.jpg progressive.jpg cmyk.jpg grey.jpg grey16.png; do
+  cls=cats; ((i % 2)) && cls=dogs
+  cp "$images/$f" "$work/data/train/$cls/$i.${f##*.}"
+  i=$((i + 1))
+done
+cp "$images/rgb.png" "$work/data/test/cats/a.png"; cp "$images/cmyk.jpg" "$work/data/test/cats/b.jpg"
+cp "$images/rgb.jpg" "$work/data/test/dogs/a.jpg"; cp "$images/palette.png" "$work/data/test/dogs/b.png"
 common=(--data "$work/data" --epochs 1 --batch 3 --threads 2 --workers 2 --no-plots --out "$work")
 "$tool" finetune --model vit-tiny --classes 10 "${common[@]}" --name ft > "$work/ft.out" 2> "$work/ft.err" ||
   { tail -n 5 "$work/ft.err"; fail "fine-tuning on the image folder failed"; }

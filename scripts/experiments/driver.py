@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Runs a named experiment table (tables.py) with the tinymim tool, resumably, and builds its table and figure.
+
+    python3 scripts/experiments/driver.py run TABLE [--seeds 0,1,2] [--rows tinymim,mae] [--threads 2]
+    python3 scripts/experiments/driver.py report TABLE
+
+`run` trains every (row, seed) whose result is missing: the row's pre-training (MAE, a distillation) and the
+fine-tuning all rows share, in --work/TABLE/ROW/seedK with the tool's checkpoints (a stage cut short resumes
+with --resume), then writes --results/TABLE/ROW/seedK.json: test accuracy and loss, the fine-tuning accuracy
+per epoch, the pre-training loss curve, the commands, minutes, host and commit. A table can so be filled over
+several sittings; the JSON files are the record, meant to be committed. `report` builds TABLE.md (mean ± sd
+over seeds, and each row's paired difference from MAE from scratch, seed by seed) and TABLE.png (gnuplot:
+fine-tuning accuracy per epoch with error bars, pre-training losses) from the JSON files alone.
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tables import FINETUNE, TABLES, rows, stages  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_json(path, value):
+    """Whole or not at all: a temporary file renamed over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+        json.dump(value, f, indent=1)
+    os.replace(f.name, path)
+
+
+def column(csv_path, name):
+    """A column of one of the tool's CSV logs; name None: the first after images_per_s (the loss, whatever
+    the task calls it)."""
+    with open(csv_path) as f:
+        rows_ = list(csv.reader(f))
+    if not rows_:
+        return []
+    i = rows_[0].index(name) if name else rows_[0].index("images_per_s") + 1
+    return [float(r[i]) for r in rows_[1:]]
+
+
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def commit():
+    r = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def tool(args, cmd, name, out, seed, log):
+    full = [args.tool] + [str(c) for c in cmd] + ["--name", name, "--out", str(out), "--seed", str(seed),
+                                                   "--threads", str(args.threads), "--no-plots", "--resume"]
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / f"{name}.log", "a") as f:
+        f.write("$ " + " ".join(full) + "\n")
+        f.flush()
+        r = subprocess.run(full, stdout=subprocess.PIPE, stderr=f, text=True)
+        f.write(r.stdout)
+    if r.returncode != 0:
+        sys.exit(f"driver: {name} in {out} failed (exit {r.returncode}); see {out / (name + '.log')}")
+    log.append(" ".join(full))
+    return r.stdout
+
+
+def run(args):
+    b = TABLES[args.table]
+    work, results = Path(args.work) / args.table, Path(args.results) / args.table
+    shared_cmds, row_specs = stages(b), rows(b)
+    chosen = args.rows.split(",") if args.rows else b["rows"]
+    for r in chosen:
+        if r not in b["rows"]:
+            sys.exit(f"driver: table {args.table} has no row {r} (rows: {', '.join(b['rows'])})")
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    def shared(key, log):  # a stage the rows share, run once (seed 0)
+        out = work / "shared"
+        weights = out / f"{key}.safetensors"
+        if not (out / f"{key}.done").exists():
+            print(f"driver: {args.table}: shared stage {key}", flush=True)
+            tool(args, shared_cmds[key], key, out, 0, log)
+            (out / f"{key}.done").write_text("")
+        else:
+            log.append(f"(shared {key}: {weights})")
+        return weights
+
+    fin = ["--train-limit", b["ft_images"], "--epochs", b["ft_epochs"], "--batch", b["batch"],
+           "--warmup-epochs", b["warmup"], "--test-limit", b["test_images"]] + FINETUNE
+    for r in chosen:
+        spec = row_specs[r]
+        for seed in seeds:
+            res = results / r / f"seed{seed}.json"
+            if res.exists():
+                continue
+            print(f"driver: {args.table}: {r}, seed {seed}", flush=True)
+            out, log, t0 = work / r / f"seed{seed}", [], time.time()
+            curve = []
+            if spec["pre"] is None:
+                weights = shared(spec["from"], log)
+            else:
+                cmd = [shared(c[1:-1], log) if str(c).startswith("{") else c for c in spec["pre"]]
+                if not (out / "pre.done").exists():
+                    tool(args, cmd, "pre", out, seed, log)
+                    (out / "pre.done").write_text("")
+                weights = out / "pre.safetensors"
+                curve = column(out / "pre_metrics.csv", None)
+            stdout = tool(args, ["finetune", "--model", spec["model"], "--weights", weights] + fin, "ft", out, seed,
+                          log)
+            line = [l for l in stdout.splitlines() if l.startswith("finetune: test top-1")]
+            if not line:
+                sys.exit(f"driver: {r} seed {seed}: no test accuracy in the tool's output")
+            acc = float(line[-1].split("top-1 ")[1].split("%")[0])
+            loss = float(line[-1].split("loss ")[1].split(" ")[0])
+            write_json(res, {"table": args.table, "row": r, "seed": seed, "test_accuracy": acc, "test_loss": loss,
+                             "finetune_accuracy_per_epoch": [100 * a for a in
+                                                             column(out / "ft_eval.csv", "test_accuracy")],
+                             "pretrain_loss": curve, "commands": log, "minutes": (time.time() - t0) / 60,
+                             "host": cpu_name(), "threads": args.threads, "commit": commit(),
+                             "date": time.strftime("%Y-%m-%d")})
+            print(f"driver: {r}, seed {seed}: {acc:.2f} %", flush=True)
+
+
+def mean_sd(v):
+    m = sum(v) / len(v)
+    return m, (math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else float("nan"))
+
+
+def fmt(m, sd):
+    return f"{m:.2f}" if math.isnan(sd) else f"{m:.2f} ± {sd:.2f}"
+
+
+def report(args):
+    b = TABLES[args.table]
+    results = Path(args.results) / args.table
+    found = {}
+    for r in b["rows"]:
+        runs = [json.load(open(p)) for p in sorted((results / r).glob("seed*.json"))]
+        if runs:
+            found[r] = {j["seed"]: j for j in runs}
+    if not found:
+        sys.exit(f"driver: no results under {results}")
+    base = found.get("mae", {})
+    lines = [f"| row | seeds | test top-1 (%) | − MAE from scratch, paired (points) | per seed |",
+             "|---|---|---|---|---|"]
+    for r, runs in found.items():
+        accs = [runs[s]["test_accuracy"] for s in sorted(runs)]
+        pairs = [runs[s]["test_accuracy"] - base[s]["test_accuracy"] for s in sorted(runs) if s in base]
+        diff = fmt(*mean_sd(pairs)) if pairs and r != "mae" else "—"
+        lines.append(f"| {r} | {len(accs)} | {fmt(*mean_sd(accs))} | {diff} | "
+                     + ", ".join(f"{a:.2f}" for a in accs) + " |")
+    one = next(iter(next(iter(found.values())).values()))
+    lines += ["", f"Budget: {json.dumps({k: v for k, v in b.items() if k != 'rows'})}; host {one['host']}, "
+              f"{one['threads']} threads, commit {one['commit']}; mean ± sample standard deviation over seeds."]
+    md = results.parent / f"{args.table}.md"
+    md.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    if shutil.which("gnuplot") is None:
+        print("driver: no gnuplot, no figure")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        plots_acc, plots_loss = [], []
+        for r, runs in found.items():
+            per_epoch = [runs[s]["finetune_accuracy_per_epoch"] for s in runs]
+            n = min(len(c) for c in per_epoch)
+            with open(f"{tmp}/{r}_acc.dat", "w") as f:
+                for e in range(n):
+                    m, sd = mean_sd([c[e] for c in per_epoch])
+                    f.write(f"{e + 1} {m} {0 if math.isnan(sd) else sd}\n")
+            plots_acc.append(f"'{tmp}/{r}_acc.dat' using 1:2:3 with yerrorlines title '{r}'")
+            curves = [runs[s]["pretrain_loss"] for s in runs if runs[s]["pretrain_loss"]]
+            if curves:
+                n = min(len(c) for c in curves)
+                with open(f"{tmp}/{r}_loss.dat", "w") as f:
+                    for i in range(n):
+                        f.write(f"{i + 1} {sum(c[i] for c in curves) / len(curves)}\n")
+                plots_loss.append(f"'{tmp}/{r}_loss.dat' using 1:2 with linespoints title '{r}'")
+        png = results.parent / f"{args.table}.png"
+        script = f"""set terminal pngcairo size 1400,520 font ',11'
+set output '{png}'
+set multiplot layout 1,2
+set title 'Fine-tuning: test top-1 per epoch (mean ± sd over seeds)'
+set xlabel 'epoch'; set ylabel 'test top-1 (%)'; set key bottom right
+plot {', '.join(plots_acc)}
+set title 'Pre-training loss (mean over seeds; MAE and distillation losses differ in scale)'
+set xlabel 'logged step'; set ylabel 'loss'; set logscale y; set key top right
+plot {', '.join(plots_loss) if plots_loss else "NaN notitle"}
+unset multiplot
+"""
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+        print(f"driver: wrote {md} and {png}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("action", choices=["run", "report"])
+    p.add_argument("table", choices=sorted(TABLES))
+    p.add_argument("--tool", default=str(ROOT / "build/examples/tinymim"))
+    p.add_argument("--work", default=str(ROOT / "runs/experiments"))
+    p.add_argument("--results", default=str(ROOT / "docs/results/experiments"))
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--rows", default="")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    (run if args.action == "run" else report)(args)
+
+
+if __name__ == "__main__":
+    main()
