@@ -2,13 +2,15 @@
 // pre-training, DMAE distillation and fine-tuning (drop path, random crops and masks drawn per global sample) over a
 // global batch of 16 for 20 steps end with the weights one process with the whole batch reaches, within 1e-5 (max-norm
 // relative, float); a two-rank fine-tuning stopped mid-epoch and resumed ends bit for bit where an
-// uninterrupted one does; ranks that differ in a setting stop before the first step, every one of them.
+// uninterrupted one does, also when the stop was asked of one rank only (every rank stops after the same step); ranks
+// that differ in a setting stop before the first step, every one of them.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <unistd.h>
@@ -147,6 +149,36 @@ BOOST_AUTO_TEST_CASE(two_ranks_resume_mid_epoch_exactly) {
     o.loop.resume = true;
     const auto second = train::finetune(*again, data, test, o);
     BOOST_TEST(second.resumed);
+    BOOST_TEST((weights(*again) == weights(*whole)));
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_asked_of_one_rank_stops_every_rank_after_the_same_step) {
+    const auto data = tt::synthetic_images(160), test = tt::synthetic_images(32);
+    auto whole = std::make_unique<classifier_t>(), parts = std::make_unique<classifier_t>();
+    whole->init(counter_rng(9));
+    parts->init(counter_rng(9));
+    auto o = options(shared_dir("agreed_whole"), true);
+    o.loop.name = "ft";
+    (void)train::finetune(*whole, data, test, o);
+    o = options(shared_dir("agreed_parts"), true);
+    o.loop.name = "ft";
+    if (world().rank() == 1) train::request_stop();  // as a signal would, on rank 1 alone
+    try {
+        (void)train::finetune(*parts, data, test, o);
+        BOOST_FAIL("rank " << world().rank() << " ran on after a stop was asked");
+    } catch (const train::stopped& e) {
+        BOOST_TEST(e.step() == 1u);  // both ranks: after the first step
+        const std::string why = e.what();
+        BOOST_TEST(why.find(world().rank() == 1 ? "stopped on request" : "because another rank was asked to") !=
+                       std::string::npos,
+                   why);
+    }
+    BOOST_TEST(!train::stop_requested());
+    world().barrier();
+    auto again = std::make_unique<classifier_t>();
+    again->init(counter_rng(99));
+    o.loop.resume = true;  // from rank 0's checkpoint of step 1, on both ranks
+    (void)train::finetune(*again, data, test, o);
     BOOST_TEST((weights(*again) == weights(*whole)));
 }
 

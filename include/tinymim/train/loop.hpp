@@ -35,6 +35,9 @@ struct loop_options {
     bool plot = true;
     std::size_t stop_after = 0;  // stop (with a checkpoint) after this many steps of this call (0: run to the end)
     bool leader = true;          // writes checkpoints, metrics, plots and the progress bar (data-parallel: rank 0)
+    // Data-parallel runs: this rank's wish to stop after a step -> the group's decision, the same on every rank
+    // (a collective, called after every step), so all ranks stop after the same step. Empty: this process decides.
+    std::function<bool(bool)> agree_stop;
 };
 
 struct loop_result {
@@ -102,15 +105,19 @@ loop_result run_loop(const loop_options& o, std::size_t batches_per_epoch, const
         if (epoch_end && on_epoch) on_epoch(s / spe);
         const bool saved = (o.checkpoint_every ? (s + 1) % o.checkpoint_every == 0 : epoch_end) || s + 1 == end;
         if (saved && o.leader) save(ckpt, s + 1);
-        if (stop_requested() && s + 1 < end) {
+        bool stop = stop_requested();
+        if (o.agree_stop) stop = o.agree_stop(stop);  // every rank, every step: the collectives stay matched
+        if (stop && s + 1 < end) {
             if (!saved && o.leader) save(ckpt, s + 1);
+            const bool asked_here = stop_requested();
             const int sig = stop_signal();
             clear_stop();
             bar.end_line();
             throw stopped(o.name + ": stopped " +
-                              (sig == SIGTERM  ? "by SIGTERM"
-                               : sig == SIGINT ? "by SIGINT"
-                                               : "on request") +
+                              (!asked_here      ? "because another rank was asked to"
+                               : sig == SIGTERM ? "by SIGTERM"
+                               : sig == SIGINT  ? "by SIGINT"
+                                                : "on request") +
                               " after step " + std::to_string(s + 1) + " of " + std::to_string(total) + "; " +
                               ckpt.string() + " holds it, and resuming from it continues exactly",
                           s + 1, sig);

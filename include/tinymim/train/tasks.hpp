@@ -58,6 +58,12 @@ namespace detail {
 [[nodiscard]] inline loop_options loop_of(const task_options& o) {
     loop_options l = o.loop;
     l.leader = !o.comm || o.comm->rank() == 0;
+    if (o.comm)  // a stop asked of any rank (its signal, request_stop) stops every rank after the same step
+        l.agree_stop = [c = *o.comm](bool mine) {
+            double v = mine ? 1.0 : 0.0;
+            c.allreduce(&v, 1, dist::reduce_op::sum);
+            return v > 0;
+        };
     return l;
 }
 [[nodiscard]] inline std::size_t ranks_of(const task_options& o) { return o.comm ? std::size_t(o.comm->size()) : 1; }
