@@ -130,16 +130,32 @@ BOOST_AUTO_TEST_CASE(dmae_distillation_on_two_ranks_equals_one_process) {
     });
 }
 
+// The weights of an uninterrupted two-rank fine-tuning (2 epochs of 10 steps) and, for the interrupted runs, a
+// model initialised alike and the options of a run of their own in `parts`.
+struct resume_case {
+    data::image_dataset data = tt::synthetic_images(160), test = tt::synthetic_images(32);
+    std::vector<double> whole;
+    std::unique_ptr<classifier_t> parts = std::make_unique<classifier_t>();
+    train::task_options o;
+    explicit resume_case(const std::string& name) {
+        auto m = std::make_unique<classifier_t>();
+        m->init(counter_rng(9));
+        parts->init(counter_rng(9));
+        o = options(shared_dir(name + "_whole"), true);
+        o.loop.name = "ft";
+        (void)train::finetune(*m, data, test, o);
+        whole = weights(*m);
+        o = options(shared_dir(name + "_parts"), true);
+        o.loop.name = "ft";
+    }
+};
+
 BOOST_AUTO_TEST_CASE(two_ranks_resume_mid_epoch_exactly) {
-    const auto data = tt::synthetic_images(160), test = tt::synthetic_images(32);
-    auto whole = std::make_unique<classifier_t>(), parts = std::make_unique<classifier_t>();
-    whole->init(counter_rng(9));
-    parts->init(counter_rng(9));
-    auto o = options(shared_dir("resume_whole"), true);
-    o.loop.name = "ft";
-    (void)train::finetune(*whole, data, test, o);
-    o = options(shared_dir("resume_parts"), true);
-    o.loop.name = "ft";
+    resume_case c("resume");
+    auto& o = c.o;
+    const auto& data = c.data;
+    const auto& test = c.test;
+    auto& parts = c.parts;
     o.loop.stop_after = 7;  // mid-epoch: 10 steps an epoch
     const auto first = train::finetune(*parts, data, test, o);
     BOOST_TEST(first.steps == 7u);
@@ -149,22 +165,17 @@ BOOST_AUTO_TEST_CASE(two_ranks_resume_mid_epoch_exactly) {
     o.loop.resume = true;
     const auto second = train::finetune(*again, data, test, o);
     BOOST_TEST(second.resumed);
-    BOOST_TEST((weights(*again) == weights(*whole)));
+    BOOST_TEST((weights(*again) == c.whole));
 }
 
 BOOST_AUTO_TEST_CASE(a_stop_asked_of_one_rank_stops_every_rank_after_the_same_step) {
-    const auto data = tt::synthetic_images(160), test = tt::synthetic_images(32);
-    auto whole = std::make_unique<classifier_t>(), parts = std::make_unique<classifier_t>();
-    whole->init(counter_rng(9));
-    parts->init(counter_rng(9));
-    auto o = options(shared_dir("agreed_whole"), true);
-    o.loop.name = "ft";
-    (void)train::finetune(*whole, data, test, o);
-    o = options(shared_dir("agreed_parts"), true);
-    o.loop.name = "ft";
+    resume_case c("agreed");
+    auto& o = c.o;
+    const auto& data = c.data;
+    const auto& test = c.test;
     if (world().rank() == 1) train::request_stop();  // as a signal would, on rank 1 alone
     try {
-        (void)train::finetune(*parts, data, test, o);
+        (void)train::finetune(*c.parts, data, test, o);
         BOOST_FAIL("rank " << world().rank() << " ran on after a stop was asked");
     } catch (const train::stopped& e) {
         BOOST_TEST(e.step() == 1u);  // both ranks: after the first step
@@ -179,7 +190,7 @@ BOOST_AUTO_TEST_CASE(a_stop_asked_of_one_rank_stops_every_rank_after_the_same_st
     again->init(counter_rng(99));
     o.loop.resume = true;  // from rank 0's checkpoint of step 1, on both ranks
     (void)train::finetune(*again, data, test, o);
-    BOOST_TEST((weights(*again) == weights(*whole)));
+    BOOST_TEST((weights(*again) == c.whole));
 }
 
 BOOST_AUTO_TEST_CASE(ranks_that_differ_in_a_setting_stop_before_the_first_step) {
