@@ -62,6 +62,11 @@ def commit():
     return r.stdout.strip()
 
 
+def relative(command, tool_path):
+    """A command as the record keeps it: the tool as `tinymim`, paths relative to the repository."""
+    return command.replace(str(tool_path), "tinymim").replace(str(ROOT) + "/", "")
+
+
 def tool(args, cmd, name, out, seed, log):
     full = [args.tool] + [str(c) for c in cmd] + ["--name", name, "--out", str(out), "--seed", str(seed),
                                                    "--threads", str(args.threads), "--no-plots", "--resume"]
@@ -73,7 +78,7 @@ def tool(args, cmd, name, out, seed, log):
         f.write(r.stdout)
     if r.returncode != 0:
         sys.exit(f"driver: {name} in {out} failed (exit {r.returncode}); see {out / (name + '.log')}")
-    log.append(" ".join(full))
+    log.append(relative(" ".join(full), args.tool))
     return r.stdout
 
 
@@ -95,7 +100,7 @@ def run(args):
             tool(args, shared_cmds[key], key, out, 0, log)
             (out / f"{key}.done").write_text("")
         else:
-            log.append(f"(shared {key}: {weights})")
+            log.append(relative(f"(shared {key}: {weights})", args.tool))
         return weights
 
     fin = ["--train-limit", b["ft_images"], "--epochs", b["ft_epochs"], "--batch", b["batch"],

@@ -116,12 +116,11 @@ public:
         start_ready();
         wait_all(comm_);
         auto& slots = opt_.slots();
-        std::vector<T> flags;
         for (bucket& b : buckets_) {
-            flags.resize(b.members.size());
-            B::copy_to_host(flags.data(), b.buffer.data() + b.values, flags.size() * sizeof(T));
+            flags_.resize(b.members.size());
+            B::copy_to_host(flags_.data(), b.buffer.data() + b.values, flags_.size() * sizeof(T));
             for (std::size_t j = 0; j < b.members.size(); ++j) {
-                if (flags[j] == T(0)) continue;  // no rank gave it a gradient
+                if (flags_[j] == T(0)) continue;  // no rank gave it a gradient
                 auto& p = slots[b.members[j]].param;
                 B::copy(p.grad, b.buffer.data() + where_[b.members[j]].offset, p.size * sizeof(T));
                 *p.has_grad = true;
@@ -184,6 +183,7 @@ private:
     std::unordered_map<const void*, std::size_t> slot_of_;
     std::vector<bool> final_;
     std::vector<bool> reached_;  // in backward_begins: the parameters the backward may write
+    std::vector<T> flags_;       // in finish: one bucket's flags on the host (kept: no allocation per step)
     std::size_t started_ = 0;
     tape<B>* tape_ = nullptr;
 };
