@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "tinymim/autograd/gradient_hook.hpp"
 #include "tinymim/core/random.hpp"
 #include "tinymim/ops/attention.hpp"
 #include "tinymim/ops/gelu.hpp"
@@ -23,10 +24,24 @@ void* operator new(std::size_t n) {
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
 }
+// The nothrow forms too: a library's nothrow allocation must pair with the delete replaced here.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    ++g_news;
+    return std::malloc(n == 0 ? 1 : n);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using namespace tinymim;
+
+namespace {
+// Counts reports; it allocates nothing itself, so what the counter sees is the tape's own.
+struct counting_hook final : gradient_hook {
+    std::size_t reports = 0;
+    void gradient_final(const void*) override { ++reports; }
+};
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(arena)
 
@@ -65,6 +80,16 @@ BOOST_AUTO_TEST_CASE(steady_state_step_allocates_nothing) {
     BOOST_TEST(t.arena_allocations() - blocks == 0u);
     BOOST_TEST(hw);
     BOOST_TEST(t.activation_bytes() > 0u);
+
+    // With a gradient hook (data-parallel training) a steady step allocates nothing either.
+    counting_hook hook;
+    t.set_gradient_hook(&hook);
+    step();
+    const std::size_t hooked_news = g_news.load();
+    for (int i = 0; i < 5; ++i) step();
+    BOOST_TEST(g_news.load() - hooked_news == 0u);
+    BOOST_TEST(hook.reports == 6u * 4u);  // four parameters, six steps
+    t.set_gradient_hook(nullptr);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -319,8 +319,10 @@ private:
     // The parameters, each once at its first leaf (a parameter used twice is final only below its first
     // use), by first node; returns how many.
     std::size_t order_leaves() {
-        std::stable_sort(leaves_.begin(), leaves_.end(), [](const leaf_record& a, const leaf_record& b) {
-            return std::less<const void*>{}(a.grad, b.grad);
+        // By buffer, then by when made, so unique() keeps each parameter's first leaf (std::sort: stable_sort
+        // would take a temporary buffer every step).
+        std::sort(leaves_.begin(), leaves_.end(), [](const leaf_record& a, const leaf_record& b) {
+            return a.grad != b.grad ? std::less<const void*>{}(a.grad, b.grad) : a.made < b.made;
         });
         leaves_.erase(std::unique(leaves_.begin(), leaves_.end(),
                                   [](const leaf_record& a, const leaf_record& b) { return a.grad == b.grad; }),
