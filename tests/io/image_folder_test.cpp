@@ -106,6 +106,36 @@ BOOST_AUTO_TEST_CASE(random_crops_come_from_the_original_image) {
     BOOST_TEST(matched);
 }
 
+BOOST_AUTO_TEST_CASE(evaluation_takes_the_central_square_as_timm_does) {
+    const auto dir = make_folder("center");
+    const auto s = io::stream_image_folder(dir, 3, 8);
+    BOOST_TEST(s.eval_center_crop == 0.875);
+    // The box: 87.5 % of the shorter side (13 of 17 x 13), centred; a square, so no stretching.
+    data::augment_options o{.center_crop = s.eval_center_crop};
+    const auto box = data::sample_crop(13, 17, o, counter_rng(0));
+    BOOST_TEST(box.height == 0.875 * 13);
+    BOOST_TEST(box.width == 0.875 * 13);
+    BOOST_TEST(box.top == (13 - 0.875 * 13) / 2);
+    BOOST_TEST(box.left == (17 - 0.875 * 13) / 2);
+    // A plain batch with it is that box of each decoded file, rendered at 8 x 8.
+    const auto b =
+        data::loader<images_t>(s, {.batch_size = 5, .shuffle = false, .drop_last = false, .augment = o}).make(0, 0);
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        data::planar_image im;
+        s.read(i, im);
+        const counter_rng r = counter_rng(0).fork(0).fork(1 + i);
+        std::vector<float> want(3 * 8 * 8);
+        data::render(im.pixels.data(), 3, im.height, im.width, data::sample_crop(im.height, im.width, o, r), 8, 8, o,
+                     r.fork(1), s.mean, s.std, want.data());
+        BOOST_TEST(std::equal(want.begin(), want.end(), b.images.data() + i * want.size()));
+    }
+    // Without it the whole image is stretched to 8 x 8: other pixels.
+    const auto whole = data::loader<images_t>(s, plain(1)).make(0, 0);
+    BOOST_TEST(values(whole) != values(b));
+    o.center_crop = 1.5;
+    BOOST_CHECK_THROW((data::loader<images_t>(s, {.batch_size = 5, .augment = o})), tinymim::error);
+}
+
 BOOST_AUTO_TEST_CASE(several_workers_render_the_same_batches) {
     const auto dir = make_folder("workers");
     const auto s = io::stream_image_folder(dir, 3, 8);

@@ -24,6 +24,10 @@ struct augment_options {
     double ratio_min = 3.0 / 4.0, ratio_max = 4.0 / 3.0;
     bool flip = false;
     double brightness = 0, contrast = 0, saturation = 0;  // ColorJitter strengths (TinyMIM student: 0.4 each)
+    // Without random_crop: > 0 renders the central square of this fraction of the shorter side, torchvision's
+    // Resize(size / f) + CenterCrop(size) in one resampling (timm's crop_pct; 0.875 is 256 -> 224); 0 renders the
+    // whole image.
+    double center_crop = 0;
 };
 
 // torchvision's RandomResizedCrop parameters: ten tries at a random area and aspect ratio, else the
@@ -34,6 +38,12 @@ struct augment_options {
     b.height = double(h);
     b.width = double(w);
     std::uint64_t k = 0;
+    if (!o.random_crop && o.center_crop > 0) {
+        const double side = o.center_crop * double(std::min(h, w));
+        b.top = (double(h) - side) / 2;
+        b.left = (double(w) - side) / 2;
+        b.height = b.width = side;
+    }
     if (o.random_crop) {
         const double area = double(h * w);
         bool found = false;

@@ -30,6 +30,9 @@ struct image_dataset {
     std::vector<std::int32_t> labels;                      // [n]
     std::vector<std::string> classes;
     std::vector<float> mean, std;  // per channel, for normalisation
+    // How evaluation renders an image (augment_options::center_crop): 0, the whole image (images stored at the
+    // model's size); 0.875 for a streamed ImageFolder, as timm evaluates ViTs on ImageNet (resize 256, crop 224).
+    double eval_center_crop = 0;
     [[nodiscard]] std::size_t size() const noexcept { return labels.size(); }
     [[nodiscard]] std::size_t image_size() const noexcept { return channels * height * width; }
     [[nodiscard]] bool streamed() const noexcept { return static_cast<bool>(read); }

@@ -56,6 +56,8 @@ public:
         TINYMIM_CHECK(d.channels == C, "loader: the model takes ", C, " channels, the data set has ", d.channels);
         TINYMIM_CHECK(d.size() > 0, "loader: the data set is empty");
         TINYMIM_CHECK(o_.batch_size > 0, "loader: batch size must be positive");
+        TINYMIM_CHECK(o_.augment.center_crop >= 0 && o_.augment.center_crop <= 1, "loader: center_crop ",
+                      o_.augment.center_crop, " is outside [0, 1]");
         TINYMIM_CHECK(!o_.drop_last || d.size() >= o_.batch_size, "loader: the data set (", d.size(),
                       " images) is smaller than one batch (", o_.batch_size, ")");
         o_.part.check(o_.batch_size);

@@ -97,12 +97,14 @@ inline std::vector<std::filesystem::path> list_image_folder(const std::filesyste
 }
 
 // Only the file names held; each image decoded when a batch needs it, at its own size (batches render at
-// size x size). Memory does not grow with the data set's pixels.
+// size x size; evaluation from the central 87.5 % of the shorter side). Memory does not grow with the data set's
+// pixels.
 [[nodiscard]] inline data::image_dataset stream_image_folder(const std::filesystem::path& root, std::size_t channels,
                                                              std::size_t size) {
     data::image_dataset d;
     auto files =
         std::make_shared<const std::vector<std::filesystem::path>>(detail::list_image_folder(root, channels, size, d));
+    d.eval_center_crop = 0.875;  // evaluated as timm evaluates: shorter side to size / 0.875, central size x size
     d.read = [files, channels](std::size_t i, data::planar_image& out) {
         TINYMIM_CHECK(i < files->size(), "ImageFolder: image ", i, " of ", files->size());
         read_planar_image((*files)[i], channels, out);

@@ -46,8 +46,6 @@ private:
     std::ofstream out_;
 };
 
-// Draws columns y_cols of a CSV (x = column x_col) as a PNG with gnuplot. Returns false (and says why
-// on stderr) when gnuplot is not installed; a plot is a convenience, never a reason to fail a run.
 // The gnuplot script that draws y_cols of a CSV against x_col, one line per column with a legend entry.
 [[nodiscard]] inline std::string plot_script(const std::filesystem::path& csv, const std::filesystem::path& png,
                                              const std::string& title, const std::string& x_col,
@@ -63,8 +61,9 @@ private:
     return g.str();
 }
 
-inline bool plot_csv(const std::filesystem::path& csv, const std::filesystem::path& png, const std::string& title,
-                     const std::string& x_col, const std::vector<std::string>& y_cols, const std::string& y_label) {
+// Runs a gnuplot script that writes png. Returns false (and says why on stderr) when gnuplot is not installed or
+// fails; a plot is a convenience, never a reason to fail a run.
+inline bool run_gnuplot(const std::string& script_text, const std::filesystem::path& png) {
     if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
         std::fprintf(stderr, "note: gnuplot not found; %s not drawn (apt-get install gnuplot-nox)\n", png.c_str());
         return false;
@@ -72,13 +71,19 @@ inline bool plot_csv(const std::filesystem::path& csv, const std::filesystem::pa
     const auto script = png.string() + ".gp";
     {
         std::ofstream g(script);
-        g << plot_script(csv, png, title, x_col, y_cols, y_label);
+        g << script_text;
     }
     const std::string cmd = "gnuplot '" + script + "' 2>/dev/null";
     const bool ok = std::system(cmd.c_str()) == 0;
     std::filesystem::remove(script);
     if (!ok) std::fprintf(stderr, "note: gnuplot could not draw %s\n", png.c_str());
     return ok;
+}
+
+// Draws columns y_cols of a CSV (x = column x_col) as a PNG with gnuplot (false when it could not).
+inline bool plot_csv(const std::filesystem::path& csv, const std::filesystem::path& png, const std::string& title,
+                     const std::string& x_col, const std::vector<std::string>& y_cols, const std::string& y_label) {
+    return run_gnuplot(plot_script(csv, png, title, x_col, y_cols, y_label), png);
 }
 
 }  // namespace tinymim::train

@@ -45,6 +45,9 @@ struct task_options {
     bool flip = true;
     double jitter = 0.4;      // distillation: colour jitter of the student view
     std::size_t workers = 1;  // threads rendering each batch (decoding a streamed ImageFolder), evaluation too
+    // What fine-tuning's evaluation set is, in <name>_eval.csv's columns and the messages: "test", or "holdout" for
+    // images held out of the training set (data/holdout.hpp) to make choices on.
+    std::string eval_name = "test";
     // A data-parallel group (dist/any_communicator.hpp over dist::mpi...): batch_size is the global batch, each
     // rank trains its shard of it, rank 0 writes the outputs. Empty: one process.
     std::optional<dist::any_communicator> comm;
@@ -206,12 +209,17 @@ struct eval_result {
     std::size_t images = 0;
 };
 
-// Top-1 accuracy and mean cross-entropy of a classifier on a data set (no augmentation).
+// Top-1 accuracy and mean cross-entropy of a classifier on a data set (no augmentation; the set's
+// eval_center_crop).
 template <class Vit>
 eval_result evaluate(Vit& model, const data::image_dataset& d, std::size_t batch_size = 256, std::size_t workers = 1) {
     using S = typename Vit::image_shape;
     using B = typename Vit::backend_type;
-    data::loader<S> ld(d, {.batch_size = batch_size, .shuffle = false, .drop_last = false, .workers = workers});
+    data::loader<S> ld(d, {.batch_size = batch_size,
+                           .shuffle = false,
+                           .drop_last = false,
+                           .augment = {.center_crop = d.eval_center_crop},
+                           .workers = workers});
     tape<B> t;
     eval_result r;
     double loss_sum = 0;
@@ -454,21 +462,22 @@ loop_result finetune_with(const char* task, Vit& m, const data::image_dataset& t
     if (lo.leader) {
         std::filesystem::create_directories(o.loop.out);
         evlog.emplace(o.loop.out / (o.loop.name + "_eval.csv"),
-                      std::vector<std::string>{"epoch", "test_accuracy", "test_loss"}, o.loop.resume);
+                      std::vector<std::string>{"epoch", o.eval_name + "_accuracy", o.eval_name + "_loss"},
+                      o.loop.resume);
     }
     eval_result last;
     auto on_epoch = [&](std::size_t epoch) {
         last = evaluate(m, test, 256, o.workers);
         if (!evlog) return;
         evlog->row({double(epoch + 1), last.accuracy, last.loss});
-        std::fprintf(stderr, "%s: epoch %zu test accuracy %.2f%% (loss %.4f)\n", o.loop.name.c_str(), epoch + 1,
-                     100 * last.accuracy, last.loss);
+        std::fprintf(stderr, "%s: epoch %zu %s accuracy %.2f%% (loss %.4f)\n", o.loop.name.c_str(), epoch + 1,
+                     o.eval_name.c_str(), 100 * last.accuracy, last.loss);
     };
     auto r = run_loop(lo, ld.batches_per_epoch(), names, step, save, load, on_epoch);
     ld.stop();
     if (o.loop.plot && evlog)
-        plot_csv(evlog->path(), o.loop.out / (o.loop.name + "_accuracy.png"), o.loop.name + ": test accuracy", "epoch",
-                 {"test_accuracy"}, "top-1");
+        plot_csv(evlog->path(), o.loop.out / (o.loop.name + "_accuracy.png"),
+                 o.loop.name + ": " + o.eval_name + " accuracy", "epoch", {o.eval_name + "_accuracy"}, "top-1");
     if (last.images == 0) last = evaluate(m, test, 256, o.workers);
     if (final_eval != nullptr) *final_eval = last;
     if (lo.leader) io::save_weights(m, o.loop.out / (o.loop.name + ".safetensors"));
