@@ -48,6 +48,10 @@ void add_common(CLI::App& app, tool::common_options& c) {
     app.add_option("--train-limit", c.train_limit, "use only the first N training images (0: all)")
         ->check(non_negative);
     app.add_option("--test-limit", c.test_limit, "use only the first N test images (0: all)")->check(non_negative);
+    app.add_option("--holdout", c.holdout,
+                   "hold out N training images (spread evenly, the same every run): no command trains on them, and "
+                   "finetune and eval measure on them instead of the test set (0: none)")
+        ->check(non_negative);
     app.add_option("--workers", c.workers,
                    "threads that render each batch; an ImageFolder is decoded there, every epoch (default 1)")
         ->capture_default_str()
@@ -212,6 +216,10 @@ std::unique_ptr<command_line> make_command_line() {
     demo->add_option("--profile", dm.profile, "quick (< 20 min on 2 cores), full, or smoke (CI)")
         ->capture_default_str()
         ->check(CLI::IsMember(std::vector<std::string>{"quick", "full", "smoke"}));
+
+    auto* rep = cl->report_cmd = app.add_subcommand(
+        "report", "redraw a run folder's curves and comparison figure (and a demo's results.md) from its CSV/JSON");
+    rep->add_option("dir", cl->report.dir, "the run folder (--out of a command or of demo)")->required();
 
     return cl;
 }

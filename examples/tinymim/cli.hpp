@@ -23,8 +23,9 @@ struct command_line {
     embed_args embed;
     bench_args bench;
     demo_args demo;
+    report_args report;
     CLI::App *pretrain_cmd = nullptr, *distill_cmd = nullptr, *finetune_cmd = nullptr, *eval_cmd = nullptr,
-             *embed_cmd = nullptr, *bench_cmd = nullptr, *demo_cmd = nullptr;
+             *embed_cmd = nullptr, *bench_cmd = nullptr, *demo_cmd = nullptr, *report_cmd = nullptr;
 };
 
 // Heap-allocated: the options hold pointers into the argument structs, which must not move.

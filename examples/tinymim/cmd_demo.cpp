@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "report.hpp"
 
 namespace tool {
 
@@ -86,32 +87,29 @@ void run_demo(const common_options& c0, const demo_args& a) {
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60;
 
     const std::size_t pre_images = std::min(p.pretrain_images, std::size_t(60000)) * p.pretrain_epochs;
-    char table[2048];
-    std::snprintf(table, sizeof table,
-                  "| model | pre-training | pre-training images seen | Fashion-MNIST test top-1 |\n"
-                  "|---|---|---|---|\n"
-                  "| fm-small (teacher) | MAE | %zu | %.2f%% |\n"
-                  "| fm-tiny | MAE from scratch | %zu | %.2f%% |\n"
-                  "| fm-tiny | TinyMIM (relations QK+VV from the teacher's last block) | %zu | %.2f%% |\n",
-                  pre_images, 100 * e_teacher.accuracy, pre_images, 100 * e_mae.accuracy, pre_images,
-                  100 * e_tinymim.accuracy);
-    std::printf(
-        "\nTinyMIM demo, %s profile, %s (%.1f minutes, %d threads): fine-tuned %zu epochs on %zu images, tested on "
-        "%zu\n\n%s",
-        a.profile.c_str(), c.precision.c_str(), minutes, tinymim::num_threads(), p.finetune_epochs,
-        std::min(p.finetune_images, std::size_t(60000)), e_tinymim.images, table);
-    std::ofstream(c.out / "results.md") << table;
     nlohmann::json j{
         {"profile", a.profile},
         {"precision", c.precision},
         {"minutes", minutes},
         {"threads", tinymim::num_threads()},
+        {"pretrain_images_seen", pre_images},
         {"teacher_mae", {{"accuracy", e_teacher.accuracy}, {"loss", e_teacher.loss}, {"pretrain_loss", tr.last_loss}}},
         {"student_mae", {{"accuracy", e_mae.accuracy}, {"loss", e_mae.loss}, {"pretrain_loss", br.last_loss}}},
         {"student_tinymim",
          {{"accuracy", e_tinymim.accuracy}, {"loss", e_tinymim.loss}, {"distill_loss", dr.last_loss}}},
         {"test_images", e_tinymim.images}};
-    std::ofstream(c.out / "results.json") << j.dump(2) << "\n";
+    const std::string table = demo_table(j);
+    std::printf(
+        "\nTinyMIM demo, %s profile, %s (%.1f minutes, %d threads): fine-tuned %zu epochs on %zu images, tested on "
+        "%zu\n\n%s",
+        a.profile.c_str(), c.precision.c_str(), minutes, tinymim::num_threads(), p.finetune_epochs,
+        std::min(p.finetune_images, std::size_t(60000)), e_tinymim.images, table.c_str());
+    if (c.comm && c.comm->rank() != 0) return;  // rank 0 writes the run's outputs
+    write_text_file(c.out / "results.md", table);
+    write_text_file(c.out / "results.json", j.dump(2) + "\n");
+    if (!c.quiet_plots && draw_comparison(c.out))
+        std::fprintf(stderr, "demo: %s: fine-tuning accuracy and pre-training losses side by side\n",
+                     (c.out / "comparison.png").c_str());
 }
 
 }  // namespace tool

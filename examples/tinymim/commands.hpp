@@ -24,6 +24,7 @@ struct common_options {
     std::filesystem::path data;   // Fashion-MNIST IDX directory (default: Debian's) or an ImageFolder root
     std::size_t train_limit = 0;  // use only the first N training images (0: all)
     std::size_t test_limit = 0;
+    std::size_t holdout = 0;  // training images held out (data/holdout.hpp): "test" is then those images
     std::size_t workers = 1;  // threads that render each batch (decode an ImageFolder's files)
     bool resume = false;
     bool quiet_plots = false;
@@ -117,6 +118,12 @@ struct demo_args {
 };
 void run_demo(const common_options& c, const demo_args& a);
 
+struct report_args {
+    std::filesystem::path dir;  // a run folder (--out of any command, or of demo)
+};
+// Redraws a run folder's curves and comparison figure and, for a demo's folder, its results.md.
+void run_report(const report_args& a);
+
 // Each command's body on backend B in precision P (<command>_impl.hpp): instantiated for the CPU in the
 // command's TUs (cmd_*.cpp, cmd_*_bf16.cpp) and for CUDA in cuda_commands*.cu. `bench` prints progress to stderr and
 // its JSON result as the last line of stdout.
@@ -158,6 +165,7 @@ typename Args::result run(const common_options& c, const Args& a) {
 }
 
 // The data sets: Fashion-MNIST from --data (or Debian's path), else an ImageFolder root with train/ and test/.
+// With --holdout N, "train" is the training set less N held-out images and "test" those N images.
 tinymim::data::image_dataset load_split(const common_options& c, const std::string& split, std::size_t channels,
                                         std::size_t size);
 

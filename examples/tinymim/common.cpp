@@ -1,6 +1,9 @@
 // Options shared by every command: device, threads, data.
 #include "commands.hpp"
 
+#include <cstdio>
+
+#include <tinymim/data/holdout.hpp>
 #include <tinymim/io/image_folder.hpp>
 
 namespace tool {
@@ -26,7 +29,8 @@ void apply_common(const common_options& c) {
     }
 }
 
-tinymim::data::image_dataset load_split(const common_options& c, const std::string& split, std::size_t channels,
+namespace {
+tinymim::data::image_dataset read_split(const common_options& c, const std::string& split, std::size_t channels,
                                         std::size_t size) {
     namespace fs = std::filesystem;
     const fs::path dir = c.data.empty() ? tinymim::data::fashion_mnist_default_dir : c.data;
@@ -37,6 +41,25 @@ tinymim::data::image_dataset load_split(const common_options& c, const std::stri
         d = tinymim::data::load_fashion_mnist(dir, split);
         TINYMIM_CHECK(channels == 1 && size == d.height, "the model takes ", channels, "x", size, "x", size,
                       " images but Fashion-MNIST is 1x28x28: use an fm-* model");
+    }
+    return d;
+}
+}  // namespace
+
+tinymim::data::image_dataset load_split(const common_options& c, const std::string& split, std::size_t channels,
+                                        std::size_t size) {
+    tinymim::data::image_dataset d;
+    if (c.holdout == 0) {
+        d = read_split(c, split, channels, size);
+    } else {
+        auto parts = tinymim::data::hold_out(read_split(c, "train", channels, size), c.holdout);
+        d = split == "train" ? std::move(parts.train) : std::move(parts.held_out);
+        static bool said = false;
+        if (!said && split != "train") {
+            said = true;
+            std::fprintf(stderr, "holdout: %zu training images held out; measuring on them, not on the test set\n",
+                         c.holdout);
+        }
     }
     const std::size_t limit = split == "train" ? c.train_limit : c.test_limit;
     if (limit) d.truncate(limit);

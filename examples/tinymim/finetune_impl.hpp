@@ -83,6 +83,7 @@ finetune_args::result run_on(const common_options& c, const finetune_args& a) {
             o.drop_path = a.drop_path;
             o.label_smoothing = a.label_smoothing;
             o.crop_scale_min = a.crop_scale_min;
+            o.eval_name = c.holdout ? "holdout" : "test";
             std::fprintf(stderr, "finetune: %s%s%s, %zu classes, %zu images, batch %zu, lr %.2e, %s\n", a.model.c_str(),
                          a.weights.empty() ? " from scratch" : " from ", a.weights.c_str(), K, train_set.size(),
                          a.batch, o.loop.lr, P::name);

@@ -77,10 +77,12 @@ int main(int argc, char** argv) {
                         r.images_per_second);
         } else if (*cl->finetune_cmd) {
             const auto r = tool::run(cl->common, cl->finetune);
-            std::printf("finetune: test top-1 %.2f%%, loss %.4f on %zu images\n", 100 * r.accuracy, r.loss, r.images);
+            std::printf("finetune: %s top-1 %.2f%%, loss %.4f on %zu images\n", cl->common.holdout ? "holdout" : "test",
+                        100 * r.accuracy, r.loss, r.images);
         } else if (*cl->eval_cmd) {
             const auto r = tool::run(cl->common, cl->eval);
-            std::printf("eval: top-1 %.2f%%, loss %.4f on %zu images\n", 100 * r.accuracy, r.loss, r.images);
+            std::printf("eval: %stop-1 %.2f%%, loss %.4f on %zu images\n", cl->common.holdout ? "holdout " : "",
+                        100 * r.accuracy, r.loss, r.images);
         } else if (*cl->embed_cmd) {
             tool::run(cl->common, cl->embed);
         } else if (*cl->bench_cmd) {
@@ -90,6 +92,8 @@ int main(int argc, char** argv) {
                 tool::run(cl->common, cl->bench);
         } else if (*cl->demo_cmd) {
             tool::run_demo(cl->common, cl->demo);
+        } else if (*cl->report_cmd) {
+            tool::run_report(cl->report);
         }
     } catch (const tinymim::train::stopped& e) {
         std::fprintf(stderr, "tinymim: %s (--resume)\n", e.what());

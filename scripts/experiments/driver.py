@@ -7,7 +7,9 @@
 `run` trains every (row, seed) whose result is missing: the row's pre-training (MAE, a distillation) and the
 fine-tuning all rows share, in --work/TABLE/ROW/seedK with the tool's checkpoints (a stage cut short resumes
 with --resume), then writes --results/TABLE/ROW/seedK.json: test accuracy and loss, the fine-tuning accuracy
-per epoch, the pre-training loss curve, the commands, minutes, host and commit. A table can so be filled over
+per epoch, the pre-training loss curve, the commands, minutes, host and commit. A table with a `holdout` budget
+passes --holdout N to every stage: fine-tuning then measures on those N training images (holdout_accuracy, and
+the accuracy per epoch), and `eval` measures the test set once with the fine-tuned weights. A table can so be filled over
 several sittings; the JSON files are the record, meant to be committed. `report` builds TABLE.md (mean ± sd
 over seeds, and each row's paired difference from MAE from scratch, seed by seed) and TABLE.png (gnuplot:
 fine-tuning accuracy per epoch with error bars, pre-training losses) from the JSON files alone.
@@ -57,7 +59,10 @@ def cpu_name():
     return platform.processor()
 
 
-def commit():
+def commit(args):
+    """The commit the record names: --commit (the one the tool was built at), else the repository's HEAD."""
+    if args.commit:
+        return args.commit
     r = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return r.stdout.strip()
 
@@ -67,9 +72,13 @@ def relative(command, tool_path):
     return command.replace(str(tool_path), "tinymim").replace(str(ROOT) + "/", "")
 
 
-def tool(args, cmd, name, out, seed, log):
-    full = [args.tool] + [str(c) for c in cmd] + ["--name", name, "--out", str(out), "--seed", str(seed),
+def tool(args, cmd, name, out, seed, log, holdout=0):
+    full = [args.tool] + [str(c) for c in cmd] + ["--out", str(out), "--seed", str(seed),
                                                    "--threads", str(args.threads), "--no-plots", "--resume"]
+    if cmd[0] != "eval":  # eval trains nothing and names no outputs
+        full += ["--name", name]
+    if holdout:
+        full += ["--holdout", str(holdout)]
     out.mkdir(parents=True, exist_ok=True)
     with open(out / f"{name}.log", "a") as f:
         f.write("$ " + " ".join(full) + "\n")
@@ -82,6 +91,14 @@ def tool(args, cmd, name, out, seed, log):
     return r.stdout
 
 
+def top1(stdout, prefix, row, seed):
+    """Accuracy (%) and loss from the tool's result line that starts with prefix."""
+    line = [l for l in stdout.splitlines() if l.startswith(prefix)]
+    if not line:
+        sys.exit(f"driver: {row} seed {seed}: no line '{prefix} ...' in the tool's output")
+    return float(line[-1].split("top-1 ")[1].split("%")[0]), float(line[-1].split("loss ")[1].split(" ")[0])
+
+
 def run(args):
     b = TABLES[args.table]
     work, results = Path(args.work) / args.table, Path(args.results) / args.table
@@ -91,13 +108,14 @@ def run(args):
         if r not in b["rows"]:
             sys.exit(f"driver: table {args.table} has no row {r} (rows: {', '.join(b['rows'])})")
     seeds = [int(s) for s in args.seeds.split(",")]
+    holdout = b.get("holdout", 0)  # training images held out of every stage; fine-tuning measures on them
 
     def shared(key, log):  # a stage the rows share, run once (seed 0)
         out = work / "shared"
         weights = out / f"{key}.safetensors"
         if not (out / f"{key}.done").exists():
             print(f"driver: {args.table}: shared stage {key}", flush=True)
-            tool(args, shared_cmds[key], key, out, 0, log)
+            tool(args, shared_cmds[key], key, out, 0, log, holdout)
             (out / f"{key}.done").write_text("")
         else:
             log.append(relative(f"(shared {key}: {weights})", args.tool))
@@ -119,23 +137,26 @@ def run(args):
             else:
                 cmd = [shared(c[1:-1], log) if str(c).startswith("{") else c for c in spec["pre"]]
                 if not (out / "pre.done").exists():
-                    tool(args, cmd, "pre", out, seed, log)
+                    tool(args, cmd, "pre", out, seed, log, holdout)
                     (out / "pre.done").write_text("")
                 weights = out / "pre.safetensors"
                 curve = column(out / "pre_metrics.csv", None)
             stdout = tool(args, ["finetune", "--model", spec["model"], "--weights", weights] + fin, "ft", out, seed,
-                          log)
-            line = [l for l in stdout.splitlines() if l.startswith("finetune: test top-1")]
-            if not line:
-                sys.exit(f"driver: {r} seed {seed}: no test accuracy in the tool's output")
-            acc = float(line[-1].split("top-1 ")[1].split("%")[0])
-            loss = float(line[-1].split("loss ")[1].split(" ")[0])
-            write_json(res, {"table": args.table, "row": r, "seed": seed, "test_accuracy": acc, "test_loss": loss,
-                             "finetune_accuracy_per_epoch": [100 * a for a in
-                                                             column(out / "ft_eval.csv", "test_accuracy")],
-                             "pretrain_loss": curve, "commands": log, "minutes": (time.time() - t0) / 60,
-                             "host": cpu_name(), "threads": args.threads, "commit": commit(),
-                             "date": time.strftime("%Y-%m-%d")})
+                          log, holdout)
+            measured = "holdout" if holdout else "test"
+            acc, loss = top1(stdout, "finetune: " + measured, r, seed)
+            record = {"table": args.table, "row": r, "seed": seed,
+                      "finetune_accuracy_per_epoch": [100 * a for a in
+                                                      column(out / "ft_eval.csv", measured + "_accuracy")]}
+            if holdout:  # the choices' number, then the test set once, with the fine-tuned weights
+                record.update({"holdout_images": holdout, "holdout_accuracy": acc, "holdout_loss": loss})
+                ev = tool(args, ["eval", "--model", spec["model"], "--weights", out / "ft.safetensors",
+                                 "--test-limit", b["test_images"]], "eval", out, seed, log)
+                acc, loss = top1(ev, "eval: top-1", r, seed)
+            record.update({"test_accuracy": acc, "test_loss": loss, "pretrain_loss": curve, "commands": log,
+                           "minutes": (time.time() - t0) / 60, "host": cpu_name(), "threads": args.threads,
+                           "commit": commit(args), "date": time.strftime("%Y-%m-%d")})
+            write_json(res, record)
             print(f"driver: {r}, seed {seed}: {acc:.2f} %", flush=True)
 
 
@@ -159,14 +180,25 @@ def report(args):
     if not found:
         sys.exit(f"driver: no results under {results}")
     base = found.get("mae", {})
-    lines = [f"| row | seeds | test top-1 (%) | − MAE from scratch, paired (points) | per seed |",
-             "|---|---|---|---|---|"]
+    held = b.get("holdout", 0)  # then choices read the held-out column; the test column is reported, not tuned on
+    lines = [("| row | seeds | held-out top-1 (%) | test top-1 (%) | − MAE from scratch, paired, held-out | "
+              "− MAE from scratch, paired, test | test per seed |") if held else
+             "| row | seeds | test top-1 (%) | − MAE from scratch, paired (points) | per seed |",
+             "|---|---|---|---|---|---|---|" if held else "|---|---|---|---|---|"]
+
+    def paired(r, runs, key):
+        pairs = [runs[s][key] - base[s][key] for s in sorted(runs) if s in base]
+        return fmt(*mean_sd(pairs)) if pairs and r != "mae" else "—"
+
     for r, runs in found.items():
         accs = [runs[s]["test_accuracy"] for s in sorted(runs)]
-        pairs = [runs[s]["test_accuracy"] - base[s]["test_accuracy"] for s in sorted(runs) if s in base]
-        diff = fmt(*mean_sd(pairs)) if pairs and r != "mae" else "—"
-        lines.append(f"| {r} | {len(accs)} | {fmt(*mean_sd(accs))} | {diff} | "
-                     + ", ".join(f"{a:.2f}" for a in accs) + " |")
+        cells = [r, str(len(accs))]
+        if held:
+            cells += [fmt(*mean_sd([runs[s]["holdout_accuracy"] for s in sorted(runs)])), fmt(*mean_sd(accs)),
+                      paired(r, runs, "holdout_accuracy"), paired(r, runs, "test_accuracy")]
+        else:
+            cells += [fmt(*mean_sd(accs)), paired(r, runs, "test_accuracy")]
+        lines.append("| " + " | ".join(cells + [", ".join(f"{a:.2f}" for a in accs)]) + " |")
     one = next(iter(next(iter(found.values())).values()))
     lines += ["", f"Budget: {json.dumps({k: v for k, v in b.items() if k != 'rows'})}; host {one['host']}, "
               f"{one['threads']} threads, commit {one['commit']}; mean ± sample standard deviation over seeds."]
@@ -194,11 +226,12 @@ def report(args):
                         f.write(f"{i + 1} {sum(c[i] for c in curves) / len(curves)}\n")
                 plots_loss.append(f"'{tmp}/{r}_loss.dat' using 1:2 with linespoints title '{r}'")
         png = results.parent / f"{args.table}.png"
+        measured = "held-out" if held else "test"
         script = f"""set terminal pngcairo size 1400,520 font ',11'
 set output '{png}'
 set multiplot layout 1,2
-set title 'Fine-tuning: test top-1 per epoch (mean ± sd over seeds)'
-set xlabel 'epoch'; set ylabel 'test top-1 (%)'; set key bottom right
+set title 'Fine-tuning: {measured} top-1 per epoch (mean ± sd over seeds)'
+set xlabel 'epoch'; set ylabel '{measured} top-1 (%)'; set key bottom right
 plot {', '.join(plots_acc)}
 set title 'Pre-training loss (mean over seeds; MAE and distillation losses differ in scale)'
 set xlabel 'logged step'; set ylabel 'loss'; set logscale y; set key top right
@@ -219,6 +252,7 @@ def main():
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--rows", default="")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--commit", default="", help="the commit --tool was built at, for the records (default: HEAD)")
     args = p.parse_args()
     (run if args.action == "run" else report)(args)
 

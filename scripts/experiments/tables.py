@@ -42,9 +42,18 @@ TABLES = {
     # Seconds per stage: the driver's own test (mechanics, not accuracy).
     "smoke": {"pre_images": 256, "pre_epochs": 1, "ft_images": 256, "ft_epochs": 1, "test_images": 256,
               "batch": 64, "warmup": 0.25, "rows": ["teacher", "mae", "tinymim"]},
+    # The smoke table with 512 training images held out: choices' numbers on them, the test set once at the end.
+    "smoke_holdout": {"pre_images": 256, "pre_epochs": 1, "ft_images": 256, "ft_epochs": 1, "test_images": 256,
+                      "holdout": 512, "batch": 64, "warmup": 0.25, "rows": ["teacher", "mae", "tinymim"]},
     # The demo's quick profile (examples/tinymim/cmd_demo.cpp), every row.
     "quick": {"pre_images": 20000, "pre_epochs": 2, "ft_images": 15000, "ft_epochs": 2, "test_images": 0,
               "batch": 128, "warmup": 0.5,
               "rows": ["teacher", "mae", "tinymim", "tinymim_block4", "feature", "cls", "masked",
                        "relation_heads"]},
+    # The quick budget with 5,000 training images held out (data/holdout.hpp: spread evenly, the same every run):
+    # what chooses between rows (the teacher block, the demo's recipe) is the held-out accuracy.
+    "quick_holdout": {"pre_images": 20000, "pre_epochs": 2, "ft_images": 15000, "ft_epochs": 2, "test_images": 0,
+                      "holdout": 5000, "batch": 128, "warmup": 0.5,
+                      "rows": ["teacher", "mae", "tinymim", "tinymim_block4", "feature", "cls", "masked",
+                               "relation_heads"]},
 }
