@@ -92,11 +92,13 @@ def tool(args, cmd, name, out, seed, log, holdout=0):
 
 
 def top1(stdout, prefix, row, seed):
-    """Accuracy (%) and loss from the tool's result line that starts with prefix."""
+    """Accuracy (%), loss and image count from the tool's result line that starts with prefix."""
     line = [l for l in stdout.splitlines() if l.startswith(prefix)]
     if not line:
         sys.exit(f"driver: {row} seed {seed}: no line '{prefix} ...' in the tool's output")
-    return float(line[-1].split("top-1 ")[1].split("%")[0]), float(line[-1].split("loss ")[1].split(" ")[0])
+    l = line[-1]
+    return (float(l.split("top-1 ")[1].split("%")[0]), float(l.split("loss ")[1].split(" ")[0]),
+            int(l.split(" on ")[1].split(" ")[0]))
 
 
 def run(args):
@@ -144,16 +146,17 @@ def run(args):
             stdout = tool(args, ["finetune", "--model", spec["model"], "--weights", weights] + fin, "ft", out, seed,
                           log, holdout)
             measured = "holdout" if holdout else "test"
-            acc, loss = top1(stdout, "finetune: " + measured, r, seed)
+            acc, loss, images = top1(stdout, "finetune: " + measured, r, seed)
             record = {"table": args.table, "row": r, "seed": seed,
                       "finetune_accuracy_per_epoch": [100 * a for a in
                                                       column(out / "ft_eval.csv", measured + "_accuracy")]}
             if holdout:  # the choices' number, then the test set once, with the fine-tuned weights
-                record.update({"holdout_images": holdout, "holdout_accuracy": acc, "holdout_loss": loss})
+                record.update({"holdout_images": images, "holdout_accuracy": acc, "holdout_loss": loss})
                 ev = tool(args, ["eval", "--model", spec["model"], "--weights", out / "ft.safetensors",
                                  "--test-limit", b["test_images"]], "eval", out, seed, log)
-                acc, loss = top1(ev, "eval: top-1", r, seed)
-            record.update({"test_accuracy": acc, "test_loss": loss, "pretrain_loss": curve, "commands": log,
+                acc, loss, images = top1(ev, "eval: top-1", r, seed)
+            record.update({"test_accuracy": acc, "test_loss": loss, "test_images": images, "pretrain_loss": curve,
+                           "commands": log,
                            "minutes": (time.time() - t0) / 60, "host": cpu_name(), "threads": args.threads,
                            "commit": commit(args), "date": time.strftime("%Y-%m-%d")})
             write_json(res, record)
