@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs a named experiment table (tables.py) with the tinymim tool, resumably, and builds its table and figure.
 
-    python3 scripts/experiments/driver.py run TABLE [--seeds 0,1,2] [--rows tinymim,mae] [--threads 2]
+    python3 scripts/experiments/driver.py run TABLE [--seeds 0,1,2] [--rows tinymim,mae] [--threads 2] [--device cuda]
     python3 scripts/experiments/driver.py report TABLE
 
 `run` trains every (row, seed) whose result is missing: the row's pre-training (MAE, a distillation) and the
@@ -59,6 +59,14 @@ def cpu_name():
     return platform.processor()
 
 
+def device_name(args):
+    """The CPU, or with --device cuda the GPU nvidia-smi names."""
+    if args.device != "cuda":
+        return "cpu"
+    r = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True)
+    return r.stdout.strip().splitlines()[0] if r.returncode == 0 and r.stdout.strip() else "cuda"
+
+
 def commit(args):
     """The commit the record names: --commit (the one the tool was built at), else the repository's HEAD."""
     if args.commit:
@@ -73,7 +81,7 @@ def relative(command, tool_path):
 
 
 def tool(args, cmd, name, out, seed, log, holdout=0):
-    full = [args.tool] + [str(c) for c in cmd] + ["--out", str(out), "--seed", str(seed),
+    full = [args.tool] + [str(c) for c in cmd] + ["--out", str(out), "--seed", str(seed), "--device", args.device,
                                                    "--threads", str(args.threads), "--no-plots", "--resume"]
     if cmd[0] != "eval":  # eval trains nothing and names no outputs
         full += ["--name", name]
@@ -157,7 +165,7 @@ def run(args):
                 acc, loss, images = top1(ev, "eval: top-1", r, seed)
             record.update({"test_accuracy": acc, "test_loss": loss, "test_images": images, "pretrain_loss": curve,
                            "commands": log,
-                           "minutes": (time.time() - t0) / 60, "host": cpu_name(), "threads": args.threads,
+                           "minutes": (time.time() - t0) / 60, "host": cpu_name(), "device": device_name(args), "threads": args.threads,
                            "commit": commit(args), "date": time.strftime("%Y-%m-%d")})
             write_json(res, record)
             print(f"driver: {r}, seed {seed}: {acc:.2f} %", flush=True)
@@ -203,7 +211,8 @@ def report(args):
             cells += [fmt(*mean_sd(accs)), paired(r, runs, "test_accuracy")]
         lines.append("| " + " | ".join(cells + [", ".join(f"{a:.2f}" for a in accs)]) + " |")
     one = next(iter(next(iter(found.values())).values()))
-    lines += ["", f"Budget: {json.dumps({k: v for k, v in b.items() if k != 'rows'})}; host {one['host']}, "
+    lines += ["", f"Budget: {json.dumps({k: v for k, v in b.items() if k != 'rows'})}; host {one['host']}"
+              f"{'' if one.get('device', 'cpu') == 'cpu' else ', ' + one['device']}, "
               f"{one['threads']} threads, commit {one['commit']}; mean ± sample standard deviation over seeds."]
     md = results.parent / f"{args.table}.md"
     md.write_text("\n".join(lines) + "\n")
@@ -255,6 +264,7 @@ def main():
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--rows", default="")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the tool trains")
     p.add_argument("--commit", default="", help="the commit --tool was built at, for the records (default: HEAD)")
     args = p.parse_args()
     (run if args.action == "run" else report)(args)
