@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tables import FINETUNE, TABLES, rows, stages  # noqa: E402
+from tables import TABLES, finetuning, rows, stages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,19 +120,22 @@ def run(args):
     seeds = [int(s) for s in args.seeds.split(",")]
     holdout = b.get("holdout", 0)  # training images held out of every stage; fine-tuning measures on them
 
+    def resolve(cmd, log):  # "{key}": the weights of shared stage key, run first if it has not been
+        return [shared(c[1:-1], log) if str(c).startswith("{") else c for c in cmd]
+
     def shared(key, log):  # a stage the rows share, run once (seed 0)
         out = work / "shared"
         weights = out / f"{key}.safetensors"
         if not (out / f"{key}.done").exists():
+            cmd = resolve(shared_cmds[key], log)
             print(f"driver: {args.table}: shared stage {key}", flush=True)
-            tool(args, shared_cmds[key], key, out, 0, log, holdout)
+            tool(args, cmd, key, out, 0, log, holdout)
             (out / f"{key}.done").write_text("")
         else:
             log.append(relative(f"(shared {key}: {weights})", args.tool))
         return weights
 
-    fin = ["--train-limit", b["ft_images"], "--epochs", b["ft_epochs"], "--batch", b["batch"],
-           "--warmup-epochs", b["warmup"], "--test-limit", b["test_images"]] + FINETUNE
+    fin = finetuning(b)
     for r in chosen:
         spec = row_specs[r]
         for seed in seeds:
@@ -145,14 +148,15 @@ def run(args):
             if spec["pre"] is None:
                 weights = shared(spec["from"], log)
             else:
-                cmd = [shared(c[1:-1], log) if str(c).startswith("{") else c for c in spec["pre"]]
+                cmd = resolve(spec["pre"], log)
                 if not (out / "pre.done").exists():
                     tool(args, cmd, "pre", out, seed, log, holdout)
                     (out / "pre.done").write_text("")
                 weights = out / "pre.safetensors"
                 curve = column(out / "pre_metrics.csv", None)
-            stdout = tool(args, ["finetune", "--model", spec["model"], "--weights", weights] + fin, "ft", out, seed,
-                          log, holdout)
+            extra = resolve(spec.get("ft_extra", []), log)
+            stdout = tool(args, ["finetune", "--model", spec["model"], "--weights", weights] + fin + extra, "ft", out,
+                          seed, log, holdout)
             measured = "holdout" if holdout else "test"
             acc, loss, images = top1(stdout, "finetune: " + measured, r, seed)
             record = {"table": args.table, "row": r, "seed": seed,

@@ -9,25 +9,42 @@ FINETUNE = ["--blr", "2e-3", "--layer-decay", "0.9", "--crop-scale", "0.8", "--l
 PRETRAIN = ["--blr", "1e-3", "--crop-scale", "0.5"]
 
 
+def pretraining(budget):
+    return ["--train-limit", str(budget["pre_images"]), "--epochs", str(budget["pre_epochs"]),
+            "--batch", str(budget["batch"]), "--warmup-epochs", str(budget["warmup"])] + PRETRAIN
+
+
+def finetuning(budget):
+    """The fine-tuning every row ends with (and the shared teacher classifier's)."""
+    return ["--train-limit", str(budget["ft_images"]), "--epochs", str(budget["ft_epochs"]),
+            "--batch", str(budget["batch"]), "--warmup-epochs", str(budget["warmup"]),
+            "--test-limit", str(budget["test_images"])] + FINETUNE
+
+
 def stages(budget):
-    """Shared stages: the MAE teacher (fm-small) and its fine-tuned classifier (the table's teacher row and
-    DeiT's teacher)."""
-    pre = ["--train-limit", str(budget["pre_images"]), "--epochs", str(budget["pre_epochs"]),
-           "--batch", str(budget["batch"]), "--warmup-epochs", str(budget["warmup"])] + PRETRAIN
+    """Shared stages, run once per table (seed 0); "{key}" in a command is another stage's weights file. The MAE
+    teacher (fm-small) and its fine-tuned classifier (DeiT's teacher); for sequential distillation an fm-base MAE
+    and an fm-small distilled from it by TinyMIM."""
+    pre = pretraining(budget)
     return {
         "teacher_mae": ["pretrain", "--model", "fm-small"] + pre,
+        "teacher_ft": ["finetune", "--model", "fm-small", "--weights", "{teacher_mae}"] + finetuning(budget),
+        "base_mae": ["pretrain", "--model", "fm-base"] + pre,
+        "small_from_base": ["distill", "--teacher", "fm-base", "--teacher-weights", "{base_mae}", "--student",
+                            "fm-small", "--target", "relation"] + pre,
     }
 
 
 def rows(budget):
-    """Each row: its pre-training command (None: fine-tune the weights of the shared stage `from`) and the model
-    fine-tuned. "{teacher_mae}" in a command is the shared teacher's weights file."""
-    pre = ["--train-limit", str(budget["pre_images"]), "--epochs", str(budget["pre_epochs"]),
-           "--batch", str(budget["batch"]), "--warmup-epochs", str(budget["warmup"])] + PRETRAIN
+    """Each row: its pre-training command (None: fine-tune the weights of the shared stage `from`), the model
+    fine-tuned, and what its fine-tuning adds to the shared recipe (`ft_extra`). "{key}" in a command is a shared
+    stage's weights file."""
+    pre = pretraining(budget)
     distill = ["distill", "--teacher", "fm-small", "--teacher-weights", "{teacher_mae}", "--student", "fm-tiny"] + pre
+    mae = ["pretrain", "--model", "fm-tiny"] + pre
     return {
         "teacher": {"pre": None, "from": "teacher_mae", "model": "fm-small"},
-        "mae": {"pre": ["pretrain", "--model", "fm-tiny"] + pre, "model": "fm-tiny"},
+        "mae": {"pre": mae, "model": "fm-tiny"},
         "tinymim": {"pre": distill + ["--target", "relation"], "model": "fm-tiny"},
         "tinymim_block4": {"pre": distill + ["--target", "relation", "--teacher-block", "4"], "model": "fm-tiny"},
         "feature": {"pre": distill + ["--target", "feature"], "model": "fm-tiny"},
@@ -35,13 +52,19 @@ def rows(budget):
         "masked": {"pre": distill + ["--target", "relation", "--input", "masked"], "model": "fm-tiny"},
         "relation_heads": {"pre": distill + ["--target", "relation-heads", "--relation-heads", "4"],
                            "model": "fm-tiny"},
+        # fm-base -> fm-small -> fm-tiny, each step TinyMIM from the last block.
+        "sequential": {"pre": ["distill", "--teacher", "fm-small", "--teacher-weights", "{small_from_base}",
+                               "--student", "fm-tiny", "--target", "relation"] + pre, "model": "fm-tiny"},
+        # MAE from scratch, then fine-tuned with DeiT's hard distillation from the fine-tuned teacher.
+        "deit": {"pre": mae, "model": "fm-tiny",
+                 "ft_extra": ["--distill", "hard", "--teacher", "fm-small", "--teacher-weights", "{teacher_ft}"]},
     }
 
 
 TABLES = {
     # Seconds per stage: the driver's own test (mechanics, not accuracy).
     "smoke": {"pre_images": 256, "pre_epochs": 1, "ft_images": 256, "ft_epochs": 1, "test_images": 256,
-              "batch": 64, "warmup": 0.25, "rows": ["teacher", "mae", "tinymim"]},
+              "batch": 64, "warmup": 0.25, "rows": ["teacher", "mae", "tinymim", "sequential", "deit"]},
     # The smoke table with 512 training images held out: choices' numbers on them, the test set once at the end.
     "smoke_holdout": {"pre_images": 256, "pre_epochs": 1, "ft_images": 256, "ft_epochs": 1, "test_images": 256,
                       "holdout": 512, "batch": 64, "warmup": 0.25, "rows": ["teacher", "mae", "tinymim"]},
@@ -49,11 +72,11 @@ TABLES = {
     "quick": {"pre_images": 20000, "pre_epochs": 2, "ft_images": 15000, "ft_epochs": 2, "test_images": 0,
               "batch": 128, "warmup": 0.5,
               "rows": ["teacher", "mae", "tinymim", "tinymim_block4", "feature", "cls", "masked",
-                       "relation_heads"]},
+                       "relation_heads", "sequential", "deit"]},
     # The quick budget with 5,000 training images held out (data/holdout.hpp: spread evenly, the same every run):
     # what chooses between rows (the teacher block, the demo's recipe) is the held-out accuracy.
     "quick_holdout": {"pre_images": 20000, "pre_epochs": 2, "ft_images": 15000, "ft_epochs": 2, "test_images": 0,
                       "holdout": 5000, "batch": 128, "warmup": 0.5,
                       "rows": ["teacher", "mae", "tinymim", "tinymim_block4", "feature", "cls", "masked",
-                               "relation_heads"]},
+                               "relation_heads", "sequential", "deit"]},
 }
