@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tables import TABLES, finetuning, rows, stages  # noqa: E402
+from tables import CLAIMS, TABLES, finetuning, rows, stages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,6 +184,28 @@ def fmt(m, sd):
     return f"{m:.2f}" if math.isnan(sd) else f"{m:.2f} ± {sd:.2f}"
 
 
+# Two-sided 97.5 % quantiles of Student's t for 1..9 degrees of freedom (a 95 % interval).
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262]
+
+
+def claims(found, key):
+    """The paper's claims the table can test: paired differences (same seed) of `key`, their mean ± sd, and the
+    verdict of the 95 % t-interval of the mean: holds (all above 0), does not hold (all below), or inconclusive."""
+    out = ["", f"| claim | seeds | paired difference (points, {key.replace('_', ' ')}) | 95 % interval | verdict |",
+           "|---|---|---|---|---|"]
+    for claim, better, worse in CLAIMS:
+        if better not in found or worse not in found:
+            continue
+        d = [found[better][s][key] - found[worse][s][key] for s in sorted(found[better]) if s in found[worse]]
+        if len(d) < 2:
+            continue
+        m, sd = mean_sd(d)
+        half = T975[min(len(d) - 1, len(T975)) - 1] * sd / math.sqrt(len(d))
+        verdict = "holds" if m - half > 0 else "does not hold" if m + half < 0 else "inconclusive"
+        out.append(f"| {claim} | {len(d)} | {fmt(m, sd)} | [{m - half:+.2f}, {m + half:+.2f}] | {verdict} |")
+    return out if len(out) > 3 else []
+
+
 def report(args):
     b = TABLES[args.table]
     results = Path(args.results) / args.table
@@ -214,6 +236,7 @@ def report(args):
         else:
             cells += [fmt(*mean_sd(accs)), paired(r, runs, "test_accuracy")]
         lines.append("| " + " | ".join(cells + [", ".join(f"{a:.2f}" for a in accs)]) + " |")
+    lines += claims(found, "holdout_accuracy" if held else "test_accuracy")
     one = next(iter(next(iter(found.values())).values()))
     lines += ["", f"Budget: {json.dumps({k: v for k, v in b.items() if k != 'rows'})}; host {one['host']}"
               f"{'' if one.get('device', 'cpu') == 'cpu' else ', ' + one['device']}, "
@@ -226,24 +249,24 @@ def report(args):
         return
     with tempfile.TemporaryDirectory() as tmp:
         plots_acc, plots_loss = [], []
-        for r, runs in found.items():
+        for i, (r, runs) in enumerate(found.items()):  # lt i + 1: a row has one colour in both panels
             per_epoch = [runs[s]["finetune_accuracy_per_epoch"] for s in runs]
             n = min(len(c) for c in per_epoch)
             with open(f"{tmp}/{r}_acc.dat", "w") as f:
                 for e in range(n):
                     m, sd = mean_sd([c[e] for c in per_epoch])
                     f.write(f"{e + 1} {m} {0 if math.isnan(sd) else sd}\n")
-            plots_acc.append(f"'{tmp}/{r}_acc.dat' using 1:2:3 with yerrorlines title '{r}'")
+            plots_acc.append(f"'{tmp}/{r}_acc.dat' using 1:2:3 with yerrorlines lt {i + 1} title '{r}'")
             curves = [runs[s]["pretrain_loss"] for s in runs if runs[s]["pretrain_loss"]]
             if curves:
                 n = min(len(c) for c in curves)
                 with open(f"{tmp}/{r}_loss.dat", "w") as f:
-                    for i in range(n):
-                        f.write(f"{i + 1} {sum(c[i] for c in curves) / len(curves)}\n")
-                plots_loss.append(f"'{tmp}/{r}_loss.dat' using 1:2 with linespoints title '{r}'")
+                    for j in range(n):
+                        f.write(f"{j + 1} {sum(c[j] for c in curves) / len(curves)}\n")
+                plots_loss.append(f"'{tmp}/{r}_loss.dat' using 1:2 with linespoints lt {i + 1} title '{r}'")
         png = results.parent / f"{args.table}.png"
         measured = "held-out" if held else "test"
-        script = f"""set terminal pngcairo size 1400,520 font ',11'
+        script = f"""set terminal pngcairo size 1400,520 font ',11' noenhanced
 set output '{png}'
 set multiplot layout 1,2
 set title 'Fine-tuning: {measured} top-1 per epoch (mean ± sd over seeds)'

@@ -80,3 +80,17 @@ TABLES = {
                       "rows": ["teacher", "mae", "tinymim", "tinymim_block4", "feature", "cls", "masked",
                                "relation_heads", "sequential", "deit"]},
 }
+
+
+# The paper's claims, each as (claim, the row it says is better, the row it says is worse): `report` gives the
+# paired difference (same seed) and a verdict from its 95 % t-interval.
+CLAIMS = [
+    ("relation > feature", "tinymim", "feature"),
+    ("feature > CLS", "feature", "cls"),
+    ("relation > CLS", "tinymim", "cls"),
+    ("intermediate teacher block > last (block 4 of 6)", "tinymim_block4", "tinymim"),
+    ("raw input > masked input", "tinymim", "masked"),
+    ("sequential > direct", "sequential", "tinymim"),
+    ("TinyMIM > MAE from scratch (last block)", "tinymim", "mae"),
+    ("TinyMIM > MAE from scratch (block 4)", "tinymim_block4", "mae"),
+]
