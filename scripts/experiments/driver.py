@@ -172,7 +172,8 @@ def run(args):
                            "minutes": (time.time() - t0) / 60, "host": cpu_name(), "device": device_name(args), "threads": args.threads,
                            "commit": commit(args), "date": time.strftime("%Y-%m-%d")})
             write_json(res, record)
-            print(f"driver: {r}, seed {seed}: {acc:.2f} %", flush=True)
+            held_note = f"held-out {record['holdout_accuracy']:.2f} %, " if holdout else ""
+            print(f"driver: {r}, seed {seed}: {held_note}test {acc:.2f} %", flush=True)
 
 
 def mean_sd(v):
