@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <tinymim/io/atomic_file.hpp>
 #include <tinymim/train/metrics.hpp>
 
 #include "commands.hpp"
@@ -63,14 +64,7 @@ std::string accuracy_column(const std::vector<std::string>& cols) {
 }  // namespace
 
 void write_text_file(const fs::path& path, const std::string& text) {
-    const fs::path tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << text;
-        out.flush();
-        TINYMIM_CHECK(out.good(), "cannot write '", tmp.string(), "'");
-    }
-    fs::rename(tmp, path);
+    tinymim::io::write_file_atomically(path, [&](const auto& sink) { sink(text.data(), text.size()); });
 }
 
 bool draw_comparison(const fs::path& dir) {

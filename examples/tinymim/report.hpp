@@ -15,7 +15,7 @@ bool draw_comparison(const std::filesystem::path& dir);
 // The demo's results table (markdown) from its results.json.
 std::string demo_table(const nlohmann::json& results);
 
-// Writes text to path whole or not at all (a temporary file renamed over it).
+// Writes text to path whole or not at all (io::write_file_atomically).
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace tool

@@ -112,7 +112,7 @@ def top1(stdout, prefix, row, seed):
 def run(args):
     b = TABLES[args.table]
     work, results = Path(args.work) / args.table, Path(args.results) / args.table
-    shared_cmds, row_specs = stages(b), rows(b)
+    stage_cmds, row_specs = stages(b), rows(b)
     chosen = args.rows.split(",") if args.rows else b["rows"]
     for r in chosen:
         if r not in b["rows"]:
@@ -120,19 +120,19 @@ def run(args):
     seeds = [int(s) for s in args.seeds.split(",")]
     holdout = b.get("holdout", 0)  # training images held out of every stage; fine-tuning measures on them
 
-    def resolve(cmd, log):  # "{key}": the weights of shared stage key, run first if it has not been
-        return [shared(c[1:-1], log) if str(c).startswith("{") else c for c in cmd]
+    def resolve(cmd, log):  # "{key}": the weights of table-wide stage key, run first if it has not been
+        return [stage(c[1:-1], log) if str(c).startswith("{") else c for c in cmd]
 
-    def shared(key, log):  # a stage the rows share, run once (seed 0)
-        out = work / "shared"
+    def stage(key, log):  # a stage the rows have in common, run once per table (seed 0)
+        out = work / "stages"
         weights = out / f"{key}.safetensors"
         if not (out / f"{key}.done").exists():
-            cmd = resolve(shared_cmds[key], log)
-            print(f"driver: {args.table}: shared stage {key}", flush=True)
+            cmd = resolve(stage_cmds[key], log)
+            print(f"driver: {args.table}: table-wide stage {key}", flush=True)
             tool(args, cmd, key, out, 0, log, holdout)
             (out / f"{key}.done").write_text("")
         else:
-            log.append(relative(f"(shared {key}: {weights})", args.tool))
+            log.append(relative(f"(stage {key}, run once per table: {weights})", args.tool))
         return weights
 
     fin = finetuning(b)
@@ -146,7 +146,7 @@ def run(args):
             out, log, t0 = work / r / f"seed{seed}", [], time.time()
             curve = []
             if spec["pre"] is None:
-                weights = shared(spec["from"], log)
+                weights = stage(spec["from"], log)
             else:
                 cmd = resolve(spec["pre"], log)
                 if not (out / "pre.done").exists():

@@ -1,6 +1,6 @@
 """The experiment tables driver.py runs: each a budget (images and epochs per stage) and rows. A row is one
-model trained one way; it has a pre-training stage (MAE, a distillation) and the fine-tuning every row shares.
-Stages named in `needs` run once per table (seed 0) and are shared by the rows that use them (the teacher)."""
+model trained one way; it has a pre-training stage (MAE, a distillation) and the fine-tuning common to every row.
+Table-wide stages (`stages`) run once per table (seed 0), for every row that uses them (the teacher)."""
 
 # The fine-tuning recipe every row shares, and the tool's pre-training recipe (MAE's base lr, TinyMIM's
 # crops); the budgets below set images and epochs only.
@@ -15,7 +15,7 @@ def pretraining(budget):
 
 
 def finetuning(budget):
-    """The fine-tuning every row ends with (and the shared teacher classifier's)."""
+    """The fine-tuning every row ends with (and the teacher classifier's)."""
     return ["--train-limit", str(budget["ft_images"]), "--epochs", str(budget["ft_epochs"]),
             "--batch", str(budget["batch"]), "--warmup-epochs", str(budget["warmup"]),
             "--test-limit", str(budget["test_images"])] + FINETUNE
@@ -36,8 +36,8 @@ def stages(budget):
 
 
 def rows(budget):
-    """Each row: its pre-training command (None: fine-tune the weights of the shared stage `from`), the model
-    fine-tuned, and what its fine-tuning adds to the shared recipe (`ft_extra`). "{key}" in a command is a shared
+    """Each row: its pre-training command (None: fine-tune the weights of the table-wide stage `from`), the model
+    fine-tuned, and what its fine-tuning adds to the common recipe (`ft_extra`). "{key}" in a command is a table-wide
     stage's weights file."""
     pre = pretraining(budget)
     distill = ["distill", "--teacher", "fm-small", "--teacher-weights", "{teacher_mae}", "--student", "fm-tiny"] + pre
