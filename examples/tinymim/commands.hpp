@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -31,6 +32,8 @@ struct common_options {
     std::string precision = "fp32";  // fp32 | bf16 (tinymim::bf16_mixed)
     // Under mpirun: every rank of the run, one data-parallel group (--batch is the global batch).
     std::optional<tinymim::dist::any_communicator> comm;
+    // With --device cuda under mpirun: the group's NCCL communicator, one GPU per rank (join_gpu_group).
+    std::optional<tinymim::dist::any_device_communicator> device_comm;
 };
 
 // Checks --device and sets the thread count. Throws a clear error for a device this build lacks.
@@ -142,6 +145,9 @@ bench_args::result run_on(const common_options& c, const bench_args& a);
 
 #if defined(TINYMIM_TOOL_CUDA)
 void check_cuda_device();  // cuda_commands.cu: a device is visible, else an error that says so
+// gpu_group.cu: this rank's GPU (its place on its machine) and the NCCL communicator of c.comm's group, which
+// c.device_comm then views; the handle keeps it alive.
+std::shared_ptr<void> join_gpu_group(common_options& c, int local_rank);
 #endif
 
 // Runs a command on the backend --device names: the one place the tool chooses a backend.

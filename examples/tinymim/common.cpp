@@ -24,8 +24,9 @@ void apply_common(const common_options& c) {
     if (!said) {
         said = true;
         const int ranks = c.comm ? c.comm->size() : 1, threads = tinymim::num_threads();
-        std::fprintf(stderr, "tinymim: %d rank%s x %d CPU thread%s%s, %s, %s\n", ranks, ranks == 1 ? "" : "s", threads,
-                     threads == 1 ? "" : "s", ranks == 1 ? "" : " each", c.device.c_str(), c.precision.c_str());
+        std::fprintf(stderr, "tinymim: %d rank%s x %d CPU thread%s%s, %s%s, %s\n", ranks, ranks == 1 ? "" : "s",
+                     threads, threads == 1 ? "" : "s", ranks == 1 ? "" : " each", c.device.c_str(),
+                     c.device_comm ? " (one GPU per rank, NCCL)" : "", c.precision.c_str());
     }
 }
 

@@ -97,6 +97,7 @@ train::loop_result distill_with(const common_options& c, const distill_args& a) 
     train::task_options o;
     o.loop = loop_for(c, a);
     o.comm = c.comm;
+    o.device_comm = c.device_comm;
     o.workers = c.workers;
     o.batch_size = a.batch;
     o.jitter = a.jitter;
@@ -133,6 +134,7 @@ train::loop_result distill_dmae_with(const common_options& c, const distill_args
     train::task_options o;
     o.loop = loop_for(c, a);
     o.comm = c.comm;
+    o.device_comm = c.device_comm;
     o.workers = c.workers;
     o.batch_size = a.batch;
     o.crop_scale_min = a.crop_scale_min;

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     int err = STDERR_FILENO;
     // Under mpirun every rank runs the command as one data-parallel group; a rank that fails ends them all.
     std::unique_ptr<tinymim::dist::mpi> group;
+    std::shared_ptr<void> gpu_group;  // with --device cuda: the NCCL communicator over `group`
     auto fail = [&](const char* what) -> int {
         if (!group || group->size() == 1) {
             std::fprintf(stderr, "tinymim: error: %s\n", what);
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
             if (group->size() > 1) {
                 cl->common.comm.emplace(*group);
                 quiet_unless_leader(group->rank(), err);
+#if defined(TINYMIM_TOOL_CUDA)
+                if (cl->common.device == "cuda") gpu_group = tool::join_gpu_group(cl->common, group->local_rank());
+#endif
             }
         }
 #endif

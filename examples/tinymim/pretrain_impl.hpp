@@ -15,6 +15,7 @@ pretrain_args::result run_on(const common_options& c, const pretrain_args& a) {
         train::task_options o;
         o.loop = loop_for(c, a);
         o.comm = c.comm;
+        o.device_comm = c.device_comm;
         o.workers = c.workers;
         o.batch_size = a.batch;
         o.weight_decay = a.weight_decay;

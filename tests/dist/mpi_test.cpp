@@ -1,8 +1,8 @@
-// dist::mpi on the ranks mpirun starts (CTest: two): rank and size, allreduce sum and average over float,
-// double and bf16 (blocking, and started then waited for), the gradient reducer's means, broadcast, barrier, and a
-// failed call's error naming the call and the rank. With TINYMIM_FAIL_RANK=r (tests/dist/failed_rank.cmake) rank r
-// fails mid-run — through abort(), or killed by SIGKILL with TINYMIM_FAIL_HOW=kill — while the others wait in a
-// collective: mpirun must end them all.
+// dist::mpi on the ranks mpirun starts (CTest: two): rank, size and the place on this machine, allreduce sum and
+// average over float, double and bf16 (blocking, and started then waited for), the gradient reducer's means, broadcast,
+// barrier, and a failed call's error naming the call and the rank. With TINYMIM_FAIL_RANK=r
+// (tests/dist/failed_rank.cmake) rank r fails mid-run — through abort(), or killed by SIGKILL with
+// TINYMIM_FAIL_HOW=kill — while the others wait in a collective: mpirun must end them all.
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -42,6 +42,11 @@ BOOST_AUTO_TEST_CASE(rank_and_size) {
     BOOST_TEST(c.size() == 2);
     BOOST_TEST((c.rank() == 0 || c.rank() == 1));
     BOOST_TEST(dist::leads(c) == (c.rank() == 0));
+}
+
+BOOST_AUTO_TEST_CASE(on_one_machine_the_local_rank_is_the_rank) {
+    auto& c = world();
+    BOOST_TEST(c.local_rank() == c.rank());  // CTest's mpirun starts both ranks here: GPUs 0 and 1 of a node
 }
 
 BOOST_AUTO_TEST_CASE(allreduce_sum_and_average) {

@@ -1,12 +1,17 @@
 // The NCCL communicator on the GPU (see nccl_cases.hpp).
 #include "nccl_cases.hpp"
 
+#include <filesystem>
 #include <memory>
+#include <string>
 
+#include "../support/synthetic.hpp"
 #include "tinymim/backend/cuda/kernels.cuh"
 #include "tinymim/dist/data_parallel.hpp"
 #include "tinymim/dist/nccl.cuh"
+#include "tinymim/dist/single.hpp"
 #include "tinymim/distill/distiller.hpp"
+#include "tinymim/train/tasks.hpp"
 
 using namespace tinymim;
 
@@ -52,8 +57,9 @@ collectives one_rank_collectives() {
 distillation one_rank_distillation() {
     constexpr nn::vit_config tc{.image = 16, .patch = 4, .channels = 1, .dim = 24, .depth = 3, .heads = 3};
     constexpr nn::vit_config sc{.image = 16, .patch = 4, .channels = 1, .dim = 12, .depth = 2, .heads = 3};
-    using P = distill::pairing<nn::vit<tc, tinymim::cuda>, nn::vit<sc, tinymim::cuda>, distill::relations<distill::qk, distill::vv>,
-                               distill::kl_divergence, distill::teacher_block<2>>;
+    using P = distill::pairing<nn::vit<tc, tinymim::cuda>, nn::vit<sc, tinymim::cuda>,
+                               distill::relations<distill::qk, distill::vv>, distill::kl_divergence,
+                               distill::teacher_block<2>>;
     dist::nccl comm;
     distillation out;
     for (const bool parallel : {true, false}) {
@@ -78,6 +84,79 @@ distillation one_rank_distillation() {
             p.to_host(v.data(), p.value, p.size * sizeof(float));
             w.insert(w.end(), v.begin(), v.end());
         });
+    }
+    return out;
+}
+
+namespace {
+template <class M>
+std::vector<double> all_weights(M& m) {
+    std::vector<double> w;
+    m.visit([&](nn::param_ref<float>& p) {
+        std::vector<float> v(p.size);
+        p.to_host(v.data(), p.value, p.size * sizeof(float));
+        w.insert(w.end(), v.begin(), v.end());
+    });
+    return w;
+}
+// Two epochs of 4 steps of 8 images, in a folder of their own; with a group: dist::single for the settings and
+// losses, dist::nccl for the gradients and parameters.
+train::task_options recipe_options(const std::string& name, dist::single& host, dist::nccl* device) {
+    train::task_options o;
+    o.loop.out = std::filesystem::temp_directory_path() / ("tinymim_nccl_recipe_" + name);
+    std::filesystem::remove_all(o.loop.out);
+    o.loop.name = name;
+    o.loop.epochs = 2;
+    o.loop.lr = 1e-3;
+    o.loop.plot = false;
+    o.loop.seed = 5;
+    o.batch_size = 8;
+    o.drop_path = 0.2;
+    if (device != nullptr) {
+        o.comm.emplace(host);
+        o.device_comm.emplace(*device);
+    }
+    return o;
+}
+constexpr nn::vit_config small_enc{.image = 28, .patch = 7, .channels = 1, .dim = 12, .depth = 2, .heads = 3};
+}  // namespace
+
+recipe one_rank_recipe_distillation() {
+    constexpr nn::vit_config tc{.image = 28, .patch = 7, .channels = 1, .dim = 24, .depth = 2, .heads = 3};
+    using P = distill::pairing<nn::vit<tc, tinymim::cuda>, nn::vit<small_enc, tinymim::cuda>,
+                               distill::relations<distill::qk, distill::vv>, distill::kl_divergence,
+                               distill::teacher_block<2>>;
+    dist::single host;
+    dist::nccl device;
+    const auto data = tt::synthetic_images(32);
+    recipe out;
+    for (const bool group : {true, false}) {
+        auto teacher = std::make_unique<nn::vit<tc, tinymim::cuda>>();
+        auto student = std::make_unique<nn::vit<small_enc, tinymim::cuda>>();
+        teacher->init(counter_rng(21));
+        student->init(counter_rng(22));
+        distill::distiller<P> d(*teacher, *student, {.drop_path = 0.2, .seed = 3});
+        const auto r = train::distill(
+            d, data, recipe_options(group ? "distill_group" : "distill", host, group ? &device : nullptr));
+        (group ? out.loss : out.one_loss) = r.last_loss;
+        (group ? out.weights : out.one_weights) = all_weights(*student);
+    }
+    return out;
+}
+
+recipe one_rank_recipe_finetuning() {
+    using classifier = nn::vit<small_enc.with_head(nn::pool::avg, 10), tinymim::cuda>;
+    dist::single host;
+    dist::nccl device;
+    const auto data = tt::synthetic_images(32), test = tt::synthetic_images(16);
+    recipe out;
+    for (const bool group : {true, false}) {
+        auto m = std::make_unique<classifier>();
+        m->init(counter_rng(9));
+        const auto r =
+            train::finetune(*m, data, test, recipe_options(group ? "ft_group" : "ft", host, group ? &device : nullptr));
+        (group ? out.loss : out.one_loss) = r.last_loss;
+        (group ? out.weights : out.one_weights) = all_weights(*m);
     }
     return out;
 }

@@ -27,4 +27,13 @@ struct distillation {
 // without it.
 [[nodiscard]] distillation one_rank_distillation();
 
+struct recipe {
+    double loss = 0, one_loss = 0;             // the last step's: through dist::nccl, and without a group
+    std::vector<double> weights, one_weights;  // the model's after the run
+};
+// The recipe functions on the GPU (train::distill, train::finetune) with task_options::comm (dist::single) and
+// task_options::device_comm (a one-rank dist::nccl), and the same runs without them.
+[[nodiscard]] recipe one_rank_recipe_distillation();
+[[nodiscard]] recipe one_rank_recipe_finetuning();
+
 }  // namespace nccl_cases

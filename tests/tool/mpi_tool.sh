@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `mpirun -np 2 tinymim ...` on the real Fashion-MNIST: a data-parallel fine-tuning whose first line names the
 # ranks and threads and whose outputs rank 0 writes; MAE pre-training and DMAE distillation from it; ranks launched with different settings (MPMD: two command
-# lines) all stop before the first step with an error that names the setting.
+# lines) all stop before the first step with an error that names the setting; two ranks with --device cuda train on a
+# GPU each or stop saying why.
 #   mpi_tool.sh <mpirun> <tinymim> <work folder>
 set -uo pipefail
 mpirun=$1 tool=$2 work=$3
@@ -31,4 +32,12 @@ timeout 120 "${run[@]}" -np 1 "$tool" finetune --seed 1 "${common[@]}" --name di
   fail "ranks with different seeds ran"
 grep -q "ranks differ in seed" "$work/differ.out" || fail "the error does not name the setting: $(tail -n 3 "$work/differ.out")"
 [[ ! -e $work/differ_metrics.csv ]] || fail "a step ran before the settings were compared"
-echo "two ranks fine-tuned, pre-trained and DMAE-distilled; different settings refused"
+# --device cuda on two ranks: one GPU each through NCCL. Where that cannot be (no GPU, one GPU, a build without
+# CUDA or NCCL) every rank must stop with a sentence that names the reason, not hang or crash.
+if timeout 120 "${run[@]}" -np 2 "$tool" finetune --device cuda "${common[@]}" --name gpu > "$work/gpu.out" 2>&1; then
+  head -n 1 "$work/gpu.out" | grep -q "cuda (one GPU per rank, NCCL)" ||
+    fail "two GPU ranks ran without saying so: $(head -n 1 "$work/gpu.out")"
+else
+  grep -Eq "sees no CUDA device|run at most one rank per GPU|has no NCCL|has no CUDA backend|no CUDA device is visible"     "$work/gpu.out" || fail "--device cuda on two ranks failed without a reason: $(head -n 3 "$work/gpu.out")"
+fi
+echo "two ranks fine-tuned, pre-trained and DMAE-distilled; different settings refused; --device cuda on two ranks ran or said why"

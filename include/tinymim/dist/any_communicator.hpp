@@ -1,7 +1,9 @@
-// dist::any_communicator: a type-erased view of any dist::communicator, so that the recipe functions
-// (train/tasks.hpp) take a data-parallel group through task_options without depending on MPI or NCCL. It
-// refers to the communicator it views, which must outlive it; copies are handles to the same view, and the
-// collectives are const (they change the buffers, not the view).
+// dist::any_communicator: a type-erased view of any host-memory dist::communicator (dist::mpi...), and
+// dist::any_device_communicator of any device-memory one (dist::nccl), so that the recipe functions
+// (train/tasks.hpp) take a data-parallel group through task_options without depending on MPI or NCCL. Which
+// memory the buffers live in stays part of the type: a gradient_reducer checks it against the model's backend
+// at compile time. A view refers to the communicator it views, which must outlive it; copies are handles to the
+// same view, and the collectives are const (they change the buffers, not the view).
 #pragma once
 
 #include <cstddef>
@@ -11,10 +13,16 @@
 
 namespace tinymim::dist {
 
-class any_communicator {
+template <bool Device>
+class erased_communicator {
 public:
     template <communicator C>
-    explicit any_communicator(C& c) : impl_(std::make_shared<model<C>>(c)) {}
+    explicit erased_communicator(C& c) : impl_(std::make_shared<model<C>>(c)) {
+        static_assert(device_communicator<C> == Device,
+                      "dist: any_communicator views a host-memory communicator (dist::mpi), "
+                      "any_device_communicator a device-memory one (dist::nccl)");
+    }
+    static constexpr bool device_memory = Device;  // where the buffers of the collectives live
 
     [[nodiscard]] int rank() const { return impl_->rank(); }
     [[nodiscard]] int size() const { return impl_->size(); }
@@ -73,6 +81,9 @@ private:
     };
     std::shared_ptr<base> impl_;
 };
-static_assert(overlapping_communicator<any_communicator>);
+using any_communicator = erased_communicator<false>;
+using any_device_communicator = erased_communicator<true>;
+static_assert(overlapping_communicator<any_communicator> && !device_communicator<any_communicator>);
+static_assert(overlapping_communicator<any_device_communicator> && device_communicator<any_device_communicator>);
 
 }  // namespace tinymim::dist

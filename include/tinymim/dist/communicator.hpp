@@ -38,6 +38,12 @@ concept overlapping_communicator = communicator<C> && requires(C& c, float* f, d
     c.wait_all();
 };
 
+// A communicator whose buffers live on the device (dist::nccl), not in host memory (dist::mpi).
+template <class C>
+inline constexpr bool device_communicator = requires {
+    requires C::device_memory;
+};
+
 // Whether this process writes files and reports for the group (rank 0).
 template <communicator C>
 [[nodiscard]] bool leads(const C& c) {

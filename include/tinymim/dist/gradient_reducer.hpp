@@ -28,12 +28,6 @@ struct data_parallel_options {
     std::size_t first_bucket_bytes = std::size_t(1) << 20;  // the last layers' bucket: small, to start early (DDP's)
 };
 
-// A communicator whose buffers live on the device (dist::nccl), not in host memory (dist::mpi).
-template <class C>
-inline constexpr bool device_communicator = requires {
-    requires C::device_memory;
-};
-
 // Host-memory models need a host-memory communicator (MPI), device models a device one (NCCL).
 template <class C, class B>
 inline constexpr bool fits_backend = B::host_memory != device_communicator<C>;

@@ -59,6 +59,17 @@ public:
 
     [[nodiscard]] int rank() const noexcept { return rank_; }
     [[nodiscard]] int size() const noexcept { return size_; }
+    // This rank's place among the ranks on its machine (MPI_COMM_TYPE_SHARED), whatever the launcher: which of
+    // the machine's GPUs it takes.
+    [[nodiscard]] int local_rank() const {
+        MPI_Comm node = MPI_COMM_NULL;
+        check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+        int r = 0;
+        const int rc = MPI_Comm_rank(node, &r);
+        MPI_Comm_free(&node);
+        check(rc, "MPI_Comm_rank");
+        return r;
+    }
 
     void allreduce(float* x, std::size_t n, reduce_op op) { reduce(x, n, op, MPI_FLOAT); }
     void allreduce(double* x, std::size_t n, reduce_op op) { reduce(x, n, op, MPI_DOUBLE); }

@@ -51,6 +51,9 @@ struct task_options {
     // A data-parallel group (dist/any_communicator.hpp over dist::mpi...): batch_size is the global batch, each
     // rank trains its shard of it, rank 0 writes the outputs. Empty: one process.
     std::optional<dist::any_communicator> comm;
+    // A GPU model's run also takes the same group's device communicator (dist::nccl): the gradients and the
+    // parameters move in device memory through it, while `comm` carries the settings, losses and stop flags.
+    std::optional<dist::any_device_communicator> device_comm;
 };
 
 namespace detail {
@@ -71,13 +74,28 @@ namespace detail {
 }
 [[nodiscard]] inline std::size_t ranks_of(const task_options& o) { return o.comm ? std::size_t(o.comm->size()) : 1; }
 
-// Before the first step of a data-parallel run: the same settings on every rank (and a global batch that
-// divides over them). task_options::comm is a host communicator: a device backend is refused.
+// Before the first step of a data-parallel run: the communicators fit the model's memory, and every rank has
+// the same settings (and a global batch that divides over them). Nothing without a group.
 template <class B, class T>
 void join_group(const task_options& o, const char* task, std::size_t images, optim::adamw<T, B>& opt) {
-    if constexpr (!B::host_memory) {
-        throw error(std::string(task) + ": data-parallel training on this backend needs a device communicator");
+    TINYMIM_CHECK(o.comm || !o.device_comm, task,
+                  ": task_options::device_comm needs task_options::comm too, the same group's host communicator "
+                  "(dist::mpi), which carries the settings, losses and stop flags");
+    if (!o.comm) return;
+    if constexpr (B::host_memory) {
+        TINYMIM_CHECK(!o.device_comm, task,
+                      ": the model is in host memory, so its data-parallel run takes task_options::comm only; "
+                      "task_options::device_comm (dist::nccl) is for a GPU model");
     } else {
+        TINYMIM_CHECK(o.device_comm, task,
+                      ": a GPU model's data-parallel run needs task_options::device_comm (dist::nccl over the "
+                      "group of task_options::comm): its gradients live in device memory");
+        TINYMIM_CHECK(o.device_comm->size() == o.comm->size() && o.device_comm->rank() == o.comm->rank(), task,
+                      ": task_options::device_comm is rank ", o.device_comm->rank(), " of ", o.device_comm->size(),
+                      " but task_options::comm is rank ", o.comm->rank(), " of ", o.comm->size(),
+                      ": they must be the same group");
+    }
+    {
         std::uint64_t values = 0;
         for (const auto& sl : opt.slots()) values += sl.param.size;
         dist::agree(*o.comm, {{"task", dist::setting_hash(task)},
@@ -93,10 +111,16 @@ void join_group(const task_options& o, const char* task, std::size_t images, opt
 // join_group, then the trainable parameters from rank 0.
 template <class T, class B>
 void start_group(const task_options& o, const char* task, std::size_t images, optim::adamw<T, B>& opt) {
-    if (!o.comm) return;
     join_group(o, task, images, opt);
-    if constexpr (B::host_memory) dist::broadcast_parameters(*o.comm, opt);
+    if (!o.comm) return;
+    if constexpr (B::host_memory)
+        dist::broadcast_parameters(*o.comm, opt);
+    else
+        dist::broadcast_parameters(*o.device_comm, opt);
 }
+// The communicator a model on backend B averages its gradients through.
+template <class B>
+using gradient_communicator = std::conditional_t<B::host_memory, dist::any_communicator, dist::any_device_communicator>;
 // The gradient averaging of a data-parallel run (none without task_options::comm): buckets start during each
 // backward of a tape that reports to hook(), and finish() after it completes the means. It refers to itself:
 // it is never moved.
@@ -104,11 +128,12 @@ template <class T, class B>
 class rank_gradients {
 public:
     rank_gradients(const task_options& o, optim::adamw<T, B>& opt) {
-        if constexpr (B::host_memory) {
-            if (!o.comm) return;
+        if (!o.comm) return;
+        if constexpr (B::host_memory)
             comm_.emplace(*o.comm);
-            reducer_ = std::make_unique<reducer_type>(*comm_, opt);
-        }
+        else
+            comm_.emplace(*o.device_comm);  // join_group checked it is there
+        reducer_ = std::make_unique<reducer_type>(*comm_, opt);
     }
     // What the training tape reports to (null without a group).
     [[nodiscard]] gradient_hook* hook() const noexcept { return reducer_.get(); }
@@ -120,14 +145,8 @@ public:
     }
 
 private:
-    // What a device backend holds instead (task_options::comm is a host communicator; join_group refuses it).
-    struct no_reducer final : gradient_hook {
-        void gradient_final(const void*) override {}
-        void finish() {}
-    };
-    using reducer_type =
-        std::conditional_t<B::host_memory, dist::gradient_reducer<dist::any_communicator, T, B>, no_reducer>;
-    std::optional<dist::any_communicator> comm_;
+    using reducer_type = dist::gradient_reducer<gradient_communicator<B>, T, B>;
+    std::optional<gradient_communicator<B>> comm_;
     std::unique_ptr<reducer_type> reducer_;
 };
 // Ends a trainer's data-parallel setting when a task ends, however it ends: its sync and hook refer to the task's
@@ -318,13 +337,18 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
                            .seed = o.loop.seed,
                            .part = detail::shard_of(o),
                            .workers = o.workers});
-    std::optional<tinymim::dist::any_communicator> group = o.comm;  // the distiller's hook refers to it during the run
-    const detail::trainer_group_scope scope(dist);
-    if (group) {
-        detail::join_group(o, "distill", d.size(), dist.optimizer());
-        if constexpr (Distiller::backend_type::host_memory)
-            tinymim::dist::make_data_parallel(dist, *group, o.batch_size);
+    using B = typename Distiller::backend_type;
+    // The distiller's hook refers to it during the run.
+    std::optional<detail::gradient_communicator<B>> group;
+    if (o.comm) {
+        if constexpr (B::host_memory)
+            group = o.comm;
+        else
+            group = o.device_comm;
     }
+    const detail::trainer_group_scope scope(dist);
+    detail::join_group(o, "distill", d.size(), dist.optimizer());
+    if (o.comm) tinymim::dist::make_data_parallel(dist, *group, o.batch_size);
     bool started = false;
     auto step = [&](std::size_t epoch, std::size_t index, double lr) {
         if (!started) {
@@ -332,7 +356,6 @@ loop_result distill(Distiller& dist, const data::image_dataset& d, const task_op
             started = true;
         }
         auto b = ld.next();
-        using B = typename Distiller::backend_type;
         const auto r = dist.step(on_backend<B>(b.teacher_images), on_backend<B>(b.images), lr);
         std::vector<double> terms = {r.total};
         if (Distiller::n_terms > 1) terms.insert(terms.end(), r.terms.begin(), r.terms.end());

@@ -83,10 +83,12 @@ namespace tinymim {
     return n > 0;
 }
 
-// The name of device 0 and its compute capability, for reports ("NVIDIA H100 80GB HBM3 (sm_90)").
+// The name of this thread's device and its compute capability, for reports ("NVIDIA H100 80GB HBM3 (sm_90)").
 [[nodiscard]] inline std::string cuda_device_name() {
+    int d = 0;
+    TINYMIM_CUDA_CHECK(cudaGetDevice(&d));
     cudaDeviceProp p{};
-    TINYMIM_CUDA_CHECK(cudaGetDeviceProperties(&p, 0));
+    TINYMIM_CUDA_CHECK(cudaGetDeviceProperties(&p, d));
     return detail::concat(p.name, " (sm_", p.major, p.minor, ")");
 }
 
