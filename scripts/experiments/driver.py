@@ -12,7 +12,9 @@ passes --holdout N to every stage: fine-tuning then measures on those N training
 the accuracy per epoch), and `eval` measures the test set once with the fine-tuned weights. A table can so be filled over
 several sittings; the JSON files are the record, meant to be committed. `report` builds TABLE.md (mean ± sd
 over seeds, and each row's paired difference from MAE from scratch, seed by seed) and TABLE.png (gnuplot:
-fine-tuning accuracy per epoch with error bars, pre-training losses) from the JSON files alone.
+fine-tuning accuracy per epoch with error bars, pre-training losses) from the JSON files alone. A table may
+`borrow` a row from another table whose budget gives it the same commands (MAE from scratch, when only the teacher
+differs): `run` skips it and `report` reads the other table's results.
 """
 import argparse
 import csv
@@ -137,6 +139,9 @@ def run(args):
 
     fin = finetuning(b)
     for r in chosen:
+        if r in b.get("borrow", {}):
+            print(f"driver: {args.table}: {r} is {b['borrow'][r]}'s row (the same commands): run it there", flush=True)
+            continue
         spec = row_specs[r]
         for seed in seeds:
             res = results / r / f"seed{seed}.json"
@@ -207,12 +212,34 @@ def claims(found, key):
     return out if len(out) > 3 else []
 
 
+# Budget entries a row's commands depend on, the teachers' aside: a table may borrow another's row where they agree.
+STUDENT_BUDGET = ["pre_images", "pre_epochs", "ft_images", "ft_epochs", "test_images", "holdout", "batch", "warmup"]
+
+
+def borrowed(args, b, r):
+    """Where row r's results are: this table's folder, or that of the table it borrows r from (`borrow`), whose
+    budget must agree on everything r's commands depend on."""
+    other = b.get("borrow", {}).get(r)
+    if other is None:
+        return Path(args.results) / args.table
+    ob = TABLES[other]
+    differ = [k for k in STUDENT_BUDGET if b.get(k) != ob.get(k)]
+    if differ or row_specs_differ(b, ob, r):
+        sys.exit(f"driver: {args.table} borrows {r} from {other}, but they differ in {', '.join(differ) or r}")
+    return Path(args.results) / other
+
+
+def row_specs_differ(b, ob, r):
+    spec, other = rows(b)[r], rows(ob)[r]
+    return spec["pre"] != other["pre"] or any("{" in str(c) for c in (spec["pre"] or [])) or spec.get("ft_extra")
+
+
 def report(args):
     b = TABLES[args.table]
     results = Path(args.results) / args.table
     found = {}
     for r in b["rows"]:
-        runs = [json.load(open(p)) for p in sorted((results / r).glob("seed*.json"))]
+        runs = [json.load(open(p)) for p in sorted((borrowed(args, b, r) / r).glob("seed*.json"))]
         if runs:
             found[r] = {j["seed"]: j for j in runs}
     if not found:
@@ -239,7 +266,9 @@ def report(args):
         lines.append("| " + " | ".join(cells + [", ".join(f"{a:.2f}" for a in accs)]) + " |")
     lines += claims(found, "holdout_accuracy" if held else "test_accuracy")
     one = next(iter(next(iter(found.values())).values()))
-    lines += ["", f"Budget: {json.dumps({k: v for k, v in b.items() if k != 'rows'})}; host {one['host']}"
+    for r, other in b.get("borrow", {}).items():
+        lines += ["", f"Row {r}: the results of table {other} (the same commands, run once)."]
+    lines += ["", f"Budget: {json.dumps({k: v for k, v in b.items() if k not in ('rows', 'borrow')})}; host {one['host']}"
               f"{'' if one.get('device', 'cpu') == 'cpu' else ', ' + one['device']}, "
               f"{one['threads']} threads, commit {one['commit']}; mean ± sample standard deviation over seeds."]
     md = results.parent / f"{args.table}.md"

@@ -9,8 +9,8 @@ FINETUNE = ["--blr", "2e-3", "--layer-decay", "0.9", "--crop-scale", "0.8", "--l
 PRETRAIN = ["--blr", "1e-3", "--crop-scale", "0.5"]
 
 
-def pretraining(budget):
-    return ["--train-limit", str(budget["pre_images"]), "--epochs", str(budget["pre_epochs"]),
+def pretraining(budget, epochs=None):
+    return ["--train-limit", str(budget["pre_images"]), "--epochs", str(epochs or budget["pre_epochs"]),
             "--batch", str(budget["batch"]), "--warmup-epochs", str(budget["warmup"])] + PRETRAIN
 
 
@@ -24,12 +24,14 @@ def finetuning(budget):
 def stages(budget):
     """Shared stages, run once per table (seed 0); "{key}" in a command is another stage's weights file. The MAE
     teacher (fm-small) and its fine-tuned classifier (DeiT's teacher); for sequential distillation an fm-base MAE
-    and an fm-small distilled from it by TinyMIM."""
+    and an fm-small distilled from it by TinyMIM. The teachers' MAE pre-training takes `teacher_pre_epochs` when the
+    budget sets it (a stronger teacher over the same images), the students' `pre_epochs`."""
     pre = pretraining(budget)
+    teacher_pre = pretraining(budget, budget.get("teacher_pre_epochs"))
     return {
-        "teacher_mae": ["pretrain", "--model", "fm-small"] + pre,
+        "teacher_mae": ["pretrain", "--model", "fm-small"] + teacher_pre,
         "teacher_ft": ["finetune", "--model", "fm-small", "--weights", "{teacher_mae}"] + finetuning(budget),
-        "base_mae": ["pretrain", "--model", "fm-base"] + pre,
+        "base_mae": ["pretrain", "--model", "fm-base"] + teacher_pre,
         "small_from_base": ["distill", "--teacher", "fm-base", "--teacher-weights", "{base_mae}", "--student",
                             "fm-small", "--target", "relation"] + pre,
     }
@@ -42,11 +44,13 @@ def rows(budget):
     pre = pretraining(budget)
     distill = ["distill", "--teacher", "fm-small", "--teacher-weights", "{teacher_mae}", "--student", "fm-tiny"] + pre
     mae = ["pretrain", "--model", "fm-tiny"] + pre
+    tinymim = distill + ["--target", "relation"]
+    block4 = tinymim + ["--teacher-block", "4"]
     return {
         "teacher": {"pre": None, "from": "teacher_mae", "model": "fm-small"},
         "mae": {"pre": mae, "model": "fm-tiny"},
-        "tinymim": {"pre": distill + ["--target", "relation"], "model": "fm-tiny"},
-        "tinymim_block4": {"pre": distill + ["--target", "relation", "--teacher-block", "4"], "model": "fm-tiny"},
+        "tinymim": {"pre": tinymim, "model": "fm-tiny"},
+        "tinymim_block4": {"pre": block4, "model": "fm-tiny"},
         "feature": {"pre": distill + ["--target", "feature"], "model": "fm-tiny"},
         "cls": {"pre": distill + ["--target", "cls"], "model": "fm-tiny"},
         "masked": {"pre": distill + ["--target", "relation", "--input", "masked"], "model": "fm-tiny"},
@@ -79,6 +83,12 @@ TABLES = {
                       "holdout": 5000, "batch": 128, "warmup": 0.5,
                       "rows": ["teacher", "mae", "tinymim", "tinymim_block4", "feature", "cls", "masked",
                                "relation_heads", "sequential", "deit"]},
+    # What a stronger teacher does: quick_holdout with the teacher's MAE pre-training three times as long (6
+    # epochs over the same 20,000 images); the students' budget unchanged.
+    # MAE from scratch does not depend on the teacher: its results are quick_holdout's (the same commands).
+    "teacher6_holdout": {"pre_images": 20000, "pre_epochs": 2, "teacher_pre_epochs": 6, "ft_images": 15000,
+                         "ft_epochs": 2, "test_images": 0, "holdout": 5000, "batch": 128, "warmup": 0.5,
+                         "rows": ["teacher", "mae", "tinymim", "tinymim_block4"], "borrow": {"mae": "quick_holdout"}},
 }
 
 
