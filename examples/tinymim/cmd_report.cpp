@@ -111,6 +111,10 @@ std::string demo_table(const nlohmann::json& r) {
     const std::string block = r.contains("teacher_block")
                                   ? "block " + std::to_string(r["teacher_block"].get<std::size_t>())
                                   : std::string("last block");
+    // Results from before the demo recorded it pre-trained the teacher on as many images as the students.
+    const auto teacher_seen = r.contains("teacher_pretrain_images_seen")
+                                  ? std::to_string(r["teacher_pretrain_images_seen"].get<std::size_t>())
+                                  : seen;
     auto acc = [&](const char* k) {
         char b[32];
         std::snprintf(b, sizeof b, "%.2f%%", 100 * r.at(k).at("accuracy").get<double>());
@@ -118,7 +122,7 @@ std::string demo_table(const nlohmann::json& r) {
     };
     std::string t =
         "| model | pre-training | pre-training images seen | Fashion-MNIST test top-1 |\n|---|---|---|---|\n";
-    t += "| fm-small (teacher) | MAE | " + seen + " | " + acc("teacher_mae") + " |\n";
+    t += "| fm-small (teacher) | MAE | " + teacher_seen + " | " + acc("teacher_mae") + " |\n";
     t += "| fm-tiny | MAE from scratch | " + seen + " | " + acc("student_mae") + " |\n";
     t += "| fm-tiny | TinyMIM (relations QK+VV from the teacher's " + block + ") | " + seen + " | " +
          acc("student_tinymim") + " |\n";

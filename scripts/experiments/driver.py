@@ -3,6 +3,7 @@
 
     python3 scripts/experiments/driver.py run TABLE [--seeds 0,1,2] [--rows tinymim,mae] [--threads 2] [--device cuda]
     python3 scripts/experiments/driver.py report TABLE
+    python3 scripts/experiments/driver.py compare TABLE --better ROW --worse [OTHER_TABLE:]ROW [--key test_accuracy]
 
 `run` trains every (row, seed) whose result is missing: the row's pre-training (MAE, a distillation) and the
 fine-tuning all rows share, in --work/TABLE/ROW/seedK with the tool's checkpoints (a stage cut short resumes
@@ -14,7 +15,8 @@ several sittings; the JSON files are the record, meant to be committed. `report`
 over seeds, and each row's paired difference from MAE from scratch, seed by seed) and TABLE.png (gnuplot:
 fine-tuning accuracy per epoch with error bars, pre-training losses) from the JSON files alone. A table may
 `borrow` a row from another table whose budget gives it the same commands (MAE from scratch, when only the teacher
-differs): `run` skips it and `report` reads the other table's results.
+differs): `run` skips it and `report` reads the other table's results. `compare` pairs two rows by seed, across
+tables too (a variant of the recipe against the recipe), with the claims' difference, interval and verdict.
 """
 import argparse
 import csv
@@ -202,14 +204,42 @@ def claims(found, key):
     for claim, better, worse in CLAIMS:
         if better not in found or worse not in found:
             continue
-        d = [found[better][s][key] - found[worse][s][key] for s in sorted(found[better]) if s in found[worse]]
-        if len(d) < 2:
-            continue
-        m, sd = mean_sd(d)
-        half = T975[min(len(d) - 1, len(T975)) - 1] * sd / math.sqrt(len(d))
-        verdict = "holds" if m - half > 0 else "does not hold" if m + half < 0 else "inconclusive"
-        out.append(f"| {claim} | {len(d)} | {fmt(m, sd)} | [{m - half:+.2f}, {m + half:+.2f}] | {verdict} |")
+        line = paired_line(claim, found[better], found[worse], key)
+        if line:
+            out.append(line)
     return out if len(out) > 3 else []
+
+
+def paired_line(claim, better, worse, key):
+    """A table line: the paired differences (same seed) of `key` between two rows' runs ({seed: record}), their
+    mean ± sd, 95 % t-interval and verdict; None with fewer than two pairs."""
+    d = [better[s][key] - worse[s][key] for s in sorted(better) if s in worse]
+    if len(d) < 2:
+        return None
+    m, sd = mean_sd(d)
+    half = T975[min(len(d) - 1, len(T975)) - 1] * sd / math.sqrt(len(d))
+    verdict = "holds" if m - half > 0 else "does not hold" if m + half < 0 else "inconclusive"
+    return f"| {claim} | {len(d)} | {fmt(m, sd)} | [{m - half:+.2f}, {m + half:+.2f}] | {verdict} |"
+
+
+def compare(args):
+    """Two rows, each ROW of TABLE or OTHER_TABLE:ROW (another budget: a variant of the recipe), paired by seed:
+    `--better` against `--worse` on --key (held-out accuracy where both tables hold images out, else test)."""
+    def load(ref):
+        table, row = ref.split(":") if ":" in ref else (args.table, ref)
+        b = TABLES[table]
+        found = {j["seed"]: j for j in (json.load(open(p)) for p in
+                                        sorted((borrowed(argparse.Namespace(results=args.results, table=table), b, row)
+                                                / row).glob("seed*.json")))}
+        if not found:
+            sys.exit(f"driver: no results for {row} of {table}")
+        return f"{table}:{row}", b.get("holdout", 0), found
+    (bn, bh, better), (wn, wh, worse) = load(args.better), load(args.worse)
+    key = args.key or ("holdout_accuracy" if bh and wh else "test_accuracy")
+    line = paired_line(f"{bn} > {wn}", better, worse, key) or sys.exit("driver: fewer than two seeds in common")
+    print(f"| claim | seeds | paired difference (points, {key.replace('_', ' ')}) | 95 % interval | verdict |")
+    print("|---|---|---|---|---|")
+    print(line)
 
 
 # Budget entries a row's commands depend on, the teachers' aside: a table may borrow another's row where they agree.
@@ -232,6 +262,15 @@ def borrowed(args, b, r):
 def row_specs_differ(b, ob, r):
     spec, other = rows(b)[r], rows(ob)[r]
     return spec["pre"] != other["pre"] or any("{" in str(c) for c in (spec["pre"] or [])) or spec.get("ft_extra")
+
+
+# One colour per row, distinct for up to 12 rows (gnuplot's default cycle repeats after 8), and a mark of its own.
+COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf", "#000000", "#aec7e8"]
+
+
+def style(i):
+    return f"lc rgb '{COLOURS[i % len(COLOURS)]}' pt {i % 13 + 1} lw 1.5"
 
 
 def report(args):
@@ -265,12 +304,23 @@ def report(args):
             cells += [fmt(*mean_sd(accs)), paired(r, runs, "test_accuracy")]
         lines.append("| " + " | ".join(cells + [", ".join(f"{a:.2f}" for a in accs)]) + " |")
     lines += claims(found, "holdout_accuracy" if held else "test_accuracy")
-    one = next(iter(next(iter(found.values())).values()))
     for r, other in b.get("borrow", {}).items():
         lines += ["", f"Row {r}: the results of table {other} (the same commands, run once)."]
-    lines += ["", f"Budget: {json.dumps({k: v for k, v in b.items() if k not in ('rows', 'borrow')})}; host {one['host']}"
-              f"{'' if one.get('device', 'cpu') == 'cpu' else ', ' + one['device']}, "
-              f"{one['threads']} threads, commit {one['commit']}; mean ± sample standard deviation over seeds."]
+
+    def each(key, default=""):  # the values a key takes over the records, and the rows of each when they differ
+        seen = {}
+        for r, runs in found.items():
+            for j in runs.values():
+                seen.setdefault(str(j.get(key, default)), []).append(r)
+        if len(seen) == 1:
+            return next(iter(seen))
+        return "; ".join(f"{v} ({', '.join(dict.fromkeys(rs))})" for v, rs in seen.items())
+
+    devices = each("device", "cpu")
+    runs_n = sum(len(runs) for runs in found.values())
+    lines += ["", f"Budget: {json.dumps({k: v for k, v in b.items() if k not in ('rows', 'borrow')})}; host "
+              f"{each('host')}{'' if devices == 'cpu' else ', device ' + devices}; threads {each('threads')}; "
+              f"tool commit {each('commit')}; {runs_n} runs; mean ± sample standard deviation over seeds."]
     md = results.parent / f"{args.table}.md"
     md.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -279,31 +329,31 @@ def report(args):
         return
     with tempfile.TemporaryDirectory() as tmp:
         plots_acc, plots_loss = [], []
-        for i, (r, runs) in enumerate(found.items()):  # lt i + 1: a row has one colour in both panels
+        for i, (r, runs) in enumerate(found.items()):  # style i: a row has one colour and mark in both panels
             per_epoch = [runs[s]["finetune_accuracy_per_epoch"] for s in runs]
             n = min(len(c) for c in per_epoch)
             with open(f"{tmp}/{r}_acc.dat", "w") as f:
                 for e in range(n):
                     m, sd = mean_sd([c[e] for c in per_epoch])
                     f.write(f"{e + 1} {m} {0 if math.isnan(sd) else sd}\n")
-            plots_acc.append(f"'{tmp}/{r}_acc.dat' using 1:2:3 with yerrorlines lt {i + 1} title '{r}'")
+            plots_acc.append(f"'{tmp}/{r}_acc.dat' using 1:2:3 with yerrorlines {style(i)} title '{r}'")
             curves = [runs[s]["pretrain_loss"] for s in runs if runs[s]["pretrain_loss"]]
             if curves:
                 n = min(len(c) for c in curves)
                 with open(f"{tmp}/{r}_loss.dat", "w") as f:
                     for j in range(n):
                         f.write(f"{j + 1} {sum(c[j] for c in curves) / len(curves)}\n")
-                plots_loss.append(f"'{tmp}/{r}_loss.dat' using 1:2 with linespoints lt {i + 1} title '{r}'")
+                plots_loss.append(f"'{tmp}/{r}_loss.dat' using 1:2 with linespoints {style(i)} title '{r}'")
         png = results.parent / f"{args.table}.png"
         measured = "held-out" if held else "test"
         script = f"""set terminal pngcairo size 1400,520 font ',11' noenhanced
 set output '{png}'
 set multiplot layout 1,2
 set title 'Fine-tuning: {measured} top-1 per epoch (mean ± sd over seeds)'
-set xlabel 'epoch'; set ylabel '{measured} top-1 (%)'; set key bottom right
+set xlabel 'epoch'; set ylabel '{measured} top-1 (%)'; set key bottom right; set xtics 1; set autoscale xfix; set offsets 0.15, 0.15, 0, 0
 plot {', '.join(plots_acc)}
 set title 'Pre-training loss (mean over seeds; MAE and distillation losses differ in scale)'
-set xlabel 'logged step'; set ylabel 'loss'; set logscale y; set key top right
+set xlabel 'logged step'; set ylabel 'loss'; set logscale y; set key outside right top; set xtics autofreq; set offsets 0, 0, 0, 0
 plot {', '.join(plots_loss) if plots_loss else "NaN notitle"}
 unset multiplot
 """
@@ -313,7 +363,7 @@ unset multiplot
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("action", choices=["run", "report"])
+    p.add_argument("action", choices=["run", "report", "compare"])
     p.add_argument("table", choices=sorted(TABLES))
     p.add_argument("--tool", default=str(ROOT / "build/examples/tinymim"))
     p.add_argument("--work", default=str(ROOT / "runs/experiments"))
@@ -323,8 +373,11 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the tool trains")
     p.add_argument("--commit", default="", help="the commit --tool was built at, for the records (default: HEAD)")
+    p.add_argument("--better", default="", help="compare: ROW of TABLE or OTHER_TABLE:ROW")
+    p.add_argument("--worse", default="", help="compare: ROW of TABLE or OTHER_TABLE:ROW")
+    p.add_argument("--key", default="", help="compare: the record's number (default: held-out, else test accuracy)")
     args = p.parse_args()
-    (run if args.action == "run" else report)(args)
+    {"run": run, "report": report, "compare": compare}[args.action](args)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,12 @@ def pretraining(budget, epochs=None):
             "--batch", str(budget["batch"]), "--warmup-epochs", str(budget["warmup"])] + PRETRAIN
 
 
+def with_option(cmd, flag, value):
+    """cmd with flag's value replaced (the tool takes each option once)."""
+    i = cmd.index(flag)
+    return cmd[:i + 1] + [value] + cmd[i + 2:]
+
+
 def finetuning(budget):
     """The fine-tuning every row ends with (and the teacher classifier's)."""
     return ["--train-limit", str(budget["ft_images"]), "--epochs", str(budget["ft_epochs"]),
@@ -51,6 +57,9 @@ def rows(budget):
         "mae": {"pre": mae, "model": "fm-tiny"},
         "tinymim": {"pre": tinymim, "model": "fm-tiny"},
         "tinymim_block4": {"pre": block4, "model": "fm-tiny"},
+        # The distillation's base learning rate halved and doubled (the recipe's: 1e-3).
+        "tinymim_blr5e-4": {"pre": with_option(tinymim, "--blr", "5e-4"), "model": "fm-tiny"},
+        "tinymim_blr2e-3": {"pre": with_option(tinymim, "--blr", "2e-3"), "model": "fm-tiny"},
         "feature": {"pre": distill + ["--target", "feature"], "model": "fm-tiny"},
         "cls": {"pre": distill + ["--target", "cls"], "model": "fm-tiny"},
         "masked": {"pre": distill + ["--target", "relation", "--input", "masked"], "model": "fm-tiny"},
@@ -82,7 +91,7 @@ TABLES = {
     "quick_holdout": {"pre_images": 20000, "pre_epochs": 2, "ft_images": 15000, "ft_epochs": 2, "test_images": 0,
                       "holdout": 5000, "batch": 128, "warmup": 0.5,
                       "rows": ["teacher", "mae", "tinymim", "tinymim_block4", "feature", "cls", "masked",
-                               "relation_heads", "sequential", "deit"]},
+                               "relation_heads", "sequential", "deit", "tinymim_blr5e-4", "tinymim_blr2e-3"]},
     # What a stronger teacher does: quick_holdout with the teacher's MAE pre-training three times as long (6
     # epochs over the same 20,000 images); the students' budget unchanged.
     # MAE from scratch does not depend on the teacher: its results are quick_holdout's (the same commands).
