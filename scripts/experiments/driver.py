@@ -17,9 +17,13 @@ fine-tuning accuracy per epoch with error bars, pre-training losses) from the JS
 `borrow` a row from another table whose budget gives it the same commands (MAE from scratch, when only the teacher
 differs): `run` skips it and `report` reads the other table's results. `compare` pairs two rows by seed, across
 tables too (a variant of the recipe against the recipe), with the claims' difference, interval and verdict.
+Several drivers may fill one table side by side: each (row, seed) folder is locked by the driver training in
+it (the others skip it), and a table-wide stage by the driver running it (the others wait, then use it).
 """
 import argparse
+import contextlib
 import csv
+import fcntl
 import json
 import math
 import os
@@ -84,6 +88,19 @@ def relative(command, tool_path):
     return command.replace(str(tool_path), "tinymim").replace(str(ROOT) + "/", "")
 
 
+def lock(path, wait):
+    """An exclusive lock on the file `path`, held while the returned file is open, so that two drivers never
+    train in one folder: with wait, until the other lets go; without, None when another driver holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        f.close()
+        return None
+    return f
+
+
 def tool(args, cmd, name, out, seed, log, holdout=0):
     full = [args.tool] + [str(c) for c in cmd] + ["--out", str(out), "--seed", str(seed), "--device", args.device,
                                                    "--threads", str(args.threads), "--no-plots", "--resume"]
@@ -130,13 +147,14 @@ def run(args):
     def stage(key, log):  # a stage the rows have in common, run once per table (seed 0)
         out = work / "stages"
         weights = out / f"{key}.safetensors"
-        if not (out / f"{key}.done").exists():
-            cmd = resolve(stage_cmds[key], log)
-            print(f"driver: {args.table}: table-wide stage {key}", flush=True)
-            tool(args, cmd, key, out, 0, log, holdout)
-            (out / f"{key}.done").write_text("")
-        else:
-            log.append(relative(f"(stage {key}, run once per table: {weights})", args.tool))
+        with contextlib.closing(lock(out / f".{key}.lock", wait=True)):  # a second driver waits for the stage, then uses it
+            if not (out / f"{key}.done").exists():
+                cmd = resolve(stage_cmds[key], log)
+                print(f"driver: {args.table}: table-wide stage {key}", flush=True)
+                tool(args, cmd, key, out, 0, log, holdout)
+                (out / f"{key}.done").write_text("")
+            else:
+                log.append(relative(f"(stage {key}, run once per table: {weights})", args.tool))
         return weights
 
     fin = finetuning(b)
@@ -149,8 +167,15 @@ def run(args):
             res = results / r / f"seed{seed}.json"
             if res.exists():
                 continue
-            print(f"driver: {args.table}: {r}, seed {seed}", flush=True)
             out, log, t0 = work / r / f"seed{seed}", [], time.time()
+            claimed = lock(out / ".driver.lock", wait=False)
+            if claimed is None:
+                print(f"driver: {args.table}: {r}, seed {seed}: another driver is running it; skipped", flush=True)
+                continue
+            if res.exists():  # finished by another driver between the check and the lock
+                claimed.close()
+                continue
+            print(f"driver: {args.table}: {r}, seed {seed}", flush=True)
             curve = []
             if spec["pre"] is None:
                 weights = stage(spec["from"], log)
@@ -179,6 +204,7 @@ def run(args):
                            "minutes": (time.time() - t0) / 60, "host": cpu_name(), "device": device_name(args), "threads": args.threads,
                            "commit": commit(args), "date": time.strftime("%Y-%m-%d")})
             write_json(res, record)
+            claimed.close()
             held_note = f"held-out {record['holdout_accuracy']:.2f} %, " if holdout else ""
             print(f"driver: {r}, seed {seed}: {held_note}test {acc:.2f} %", flush=True)
 
