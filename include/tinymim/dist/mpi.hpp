@@ -60,10 +60,14 @@ public:
     [[nodiscard]] int rank() const noexcept { return rank_; }
     [[nodiscard]] int size() const noexcept { return size_; }
     // This rank's place among the ranks on its machine (MPI_COMM_TYPE_SHARED), whatever the launcher: which of
-    // the machine's GPUs it takes.
+    // the machine's GPUs it takes. Collective: every rank calls it (under the watchdog, as the other collectives).
     [[nodiscard]] int local_rank() const {
         MPI_Comm node = MPI_COMM_NULL;
-        check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+        {
+            const waiting w(watch_.get(), "MPI_Comm_split_type");
+            check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+                  "MPI_Comm_split_type");
+        }
         int r = 0;
         const int rc = MPI_Comm_rank(node, &r);
         MPI_Comm_free(&node);
