@@ -65,8 +65,7 @@ public:
         MPI_Comm node = MPI_COMM_NULL;
         {
             const waiting w(watch_.get(), "MPI_Comm_split_type");
-            check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
-                  "MPI_Comm_split_type");
+            check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
         }
         int r = 0;
         const int rc = MPI_Comm_rank(node, &r);
