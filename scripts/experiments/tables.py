@@ -92,6 +92,10 @@ TABLES = {
                       "holdout": 5000, "batch": 128, "warmup": 0.5,
                       "rows": ["teacher", "mae", "tinymim", "tinymim_block4", "feature", "cls", "masked",
                                "relation_heads", "sequential", "deit", "tinymim_blr5e-4", "tinymim_blr2e-3"]},
+    # The quick table with teacher6_holdout's stronger teacher, on the test set: what the demo's recipe gives.
+    "teacher6": {"pre_images": 20000, "pre_epochs": 2, "teacher_pre_epochs": 6, "ft_images": 15000, "ft_epochs": 2,
+                 "test_images": 0, "batch": 128, "warmup": 0.5,
+                 "rows": ["teacher", "mae", "tinymim", "tinymim_block4"], "borrow": {"mae": "quick"}},
     # What a stronger teacher does: quick_holdout with the teacher's MAE pre-training three times as long (6
     # epochs over the same 20,000 images); the students' budget unchanged.
     # MAE from scratch does not depend on the teacher: its results are quick_holdout's (the same commands).
