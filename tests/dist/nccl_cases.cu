@@ -31,6 +31,17 @@ std::vector<T> through_device(dist::nccl& c, std::vector<T> v, dist::reduce_op o
     tinymim::cuda::deallocate(d, bytes);
     return v;
 }
+// Every weight of a model on the device, read back.
+template <class M>
+std::vector<double> all_weights(M& m) {
+    std::vector<double> w;
+    m.visit([&](nn::param_ref<float>& p) {
+        std::vector<float> v(p.size);
+        p.to_host(v.data(), p.value, p.size * sizeof(float));
+        w.insert(w.end(), v.begin(), v.end());
+    });
+    return w;
+}
 }  // namespace
 
 collectives one_rank_collectives() {
@@ -78,27 +89,12 @@ distillation one_rank_distillation() {
             x.copy_from(h);
             losses.push_back(d.step(x, x, 1e-3).total);
         }
-        auto& w = parallel ? out.weights : out.one_weights;
-        student->visit([&](nn::param_ref<float>& p) {
-            std::vector<float> v(p.size);
-            p.to_host(v.data(), p.value, p.size * sizeof(float));
-            w.insert(w.end(), v.begin(), v.end());
-        });
+        (parallel ? out.weights : out.one_weights) = all_weights(*student);
     }
     return out;
 }
 
 namespace {
-template <class M>
-std::vector<double> all_weights(M& m) {
-    std::vector<double> w;
-    m.visit([&](nn::param_ref<float>& p) {
-        std::vector<float> v(p.size);
-        p.to_host(v.data(), p.value, p.size * sizeof(float));
-        w.insert(w.end(), v.begin(), v.end());
-    });
-    return w;
-}
 // Two epochs of 4 steps of 8 images, in a folder of their own; with a group: dist::single for the settings and
 // losses, dist::nccl for the gradients and parameters.
 train::task_options recipe_options(const std::string& name, dist::single& host, dist::nccl* device) {
